@@ -1,0 +1,1 @@
+"""What every stage shares: settings from the environment and the HDFS data-lake layout."""
