@@ -19,3 +19,14 @@ export AIRFLOW_HOME="${AIRFLOW_HOME:-$_datalake_root/var/airflow}"
 export PYTHONPATH="$_datalake_root${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$HADOOP_HOME/bin:$PATH"
 unset _datalake_root
+# Airflow 3: metadata DB (SQLite) and logs under var/airflow, DAGs from dags/, API server and
+# web UI on 127.0.0.1:8080, simple auth manager with an `admin` user whose password Airflow
+# generates into $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated.
+export AIRFLOW__CORE__DAGS_FOLDER="$DATALAKE_HOME/dags"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
+export AIRFLOW__API__HOST=127.0.0.1
+export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="${AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION:-True}"
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
+export NO_PROXY="localhost,127.0.0.1${NO_PROXY:+,$NO_PROXY}"
