@@ -4,7 +4,14 @@
 
 find_java17() {
   local candidate
-  for candidate in "${DATALAKE_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/java-17-openjdk-amd64 \
+  if [ -n "${DATALAKE_JAVA_HOME:-}" ]; then  # explicit choice: use it or say why not
+    if "$DATALAKE_JAVA_HOME/bin/java" -version 2>&1 | head -1 | grep -q '"17\.'; then
+      echo "$DATALAKE_JAVA_HOME"; return 0
+    fi
+    echo "error: DATALAKE_JAVA_HOME=$DATALAKE_JAVA_HOME is not a Java 17." >&2
+    return 1
+  fi
+  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/java-17-openjdk-amd64 \
                    /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/java-17-openjdk /usr/lib/jvm/openjdk-17; do
     [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
     if "$candidate/bin/java" -version 2>&1 | head -1 | grep -q '"17\.'; then
