@@ -23,6 +23,9 @@ for group in hdfs yarn hbase; do
     started+=("$group")
   fi
 done
+echo "== browser for the Airflow UI test"
+stack/browser.sh
+
 echo "== stack"
 python stack/stackctl.py start
 
