@@ -50,6 +50,10 @@ class LakeLayout:
     def quarantine(self, stage: str, day: dt.date) -> str:
         return posixpath.join(self.root, "quarantine", stage, f"dt={day.isoformat()}")
 
+    def hbase_manifest(self, metric: str, day: dt.date) -> str:
+        """Row keys the HBase loader wrote for a metric's day (to remove stale cells on reload)."""
+        return posixpath.join(self.root, "state", "hbase", metric, f"dt={day.isoformat()}.json")
+
     def work(self, name: str) -> str:
         """Scratch space for a run (job outputs before they are renamed into a zone)."""
         return posixpath.join(self.root, "_work", name)
