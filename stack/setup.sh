@@ -76,6 +76,27 @@ rm -f "$home"/share/hadoop/tools/lib/hadoop-streaming-*.jar
 ln -sfn "$(ls "$CACHE"/jars/hadoop/hadoop-streaming-*.jar)" "$home/share/hadoop/tools/lib/"
 ls "$home/share/hadoop/tools/lib"
 
+# ---- The project's own Hadoop classes (stack/java), e.g. the curate job's output format that
+# writes curated records and quarantined lines into two directories in one streaming job.
+step "Project Hadoop classes ($CACHE/jars/datalake-mapreduce.jar)"
+java_src="$ROOT/stack/java"
+java_jar="$CACHE/jars/datalake-mapreduce.jar"
+java_sources=$(find "$java_src" -name '*.java' | sort)
+if [ -f "$java_jar" ] && [ -z "$(find "$java_src" -name '*.java' -newer "$java_jar")" ] \
+   && [ "$java_jar" -nt "$ROOT/stack/setup.sh" ]; then
+  echo "up to date"
+else
+  java_build="$(mktemp -d)"
+  # shellcheck disable=SC2086  # one source path per word
+  "$JAVA_HOME/bin/javac" -nowarn --release 8 -Xlint:-options -d "$java_build" \
+      -cp "$CACHE/jars/hadoop/*" $java_sources \
+    || { rm -rf "$java_build"; echo "error: compiling $java_src failed (JDK: $JAVA_HOME)." >&2; exit 5; }
+  "$JAVA_HOME/bin/jar" --create --file "$java_jar.partial" -C "$java_build" .
+  mv "$java_jar.partial" "$java_jar"
+  rm -rf "$java_build"
+  echo "built $("$JAVA_HOME/bin/jar" --list --file "$java_jar" | grep -c "\.class$") classes"
+fi
+
 # ---- Configuration
 step "Stack configuration ($ROOT/var/conf)"
 "$VENV/bin/python" "$ROOT/stack/stackctl.py" render

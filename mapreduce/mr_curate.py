@@ -1,0 +1,120 @@
+"""curate: a day's raw zone (every instance) → one curated record per status uri + quarantine.
+
+Map: parse and validate each raw line, project it into the curated record
+(:func:`mapreduce.records.curated_record`), key it by ``uri``; a bad line is keyed apart with
+its quarantine reason. Reduce: per uri, keep the winning copy (:func:`records.winner_rank`)
+unless a copy says the account opted out of indexing. Output: ``curated\\t<record>`` and
+``quarantine\\t<record>``, which ``datalake.mapreduce.KeyDirectoryOutputFormat`` writes into
+``<output>/curated/`` and ``<output>/quarantine/`` (see mapreduce/pipeline.py).
+
+No combiner: copies of one uri come from different instances, so from different files and map
+tasks; a combiner would sort every map output twice to drop almost nothing.
+
+Counters (group ``datalake``): ``raw_lines``, ``quarantined`` and one per quarantine reason,
+``noindex_lines`` (map), and in the reduce ``curated_statuses``, ``duplicate_copies``,
+``noindex_statuses``, ``noindex_copies``, ``links_without_host``, ``account_month_missing``.
+Every raw line is accounted for: raw_lines = quarantined + curated_statuses + duplicate_copies
++ noindex_copies.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from mrjob.compat import jobconf_from_env
+from mrjob.protocol import BytesValueProtocol
+
+from mapreduce import records
+from mapreduce.lakejob import CurateShuffleProtocol, DirectoryKeyedProtocol, LakeJob
+
+#: name of the pseudonym key file in the task's working directory (shipped with --files)
+PSEUDONYM_KEY_FILE = "pseudonym.key"
+CURATED, QUARANTINE = "curated", "quarantine"
+_NOINDEX = "noindex"
+
+
+class MRCurate(LakeJob):
+    INPUT_PROTOCOL = BytesValueProtocol
+    INTERNAL_PROTOCOL = CurateShuffleProtocol
+    OUTPUT_PROTOCOL = DirectoryKeyedProtocol
+    HADOOP_OUTPUT_FORMAT = "datalake.mapreduce.KeyDirectoryOutputFormat"
+
+    def configure_args(self):
+        super().configure_args()
+        self.add_passthru_arg(
+            "--pseudonymize", type=int, choices=(0, 1), default=1,
+            help=f"1: user keys are HMAC pseudonyms, the key read from ./{PSEUDONYM_KEY_FILE} "
+                 "(ship it with --files PATH#pseudonym.key); 0: user keys are the handles")
+
+    def mapper_init(self):
+        self.pseudonym_key = None
+        if self.options.pseudonymize:
+            try:
+                with open(PSEUDONYM_KEY_FILE, "rb") as key_file:
+                    self.pseudonym_key = key_file.read()
+            except OSError as error:
+                raise RuntimeError(f"curate: pseudonymization is on but ./{PSEUDONYM_KEY_FILE} cannot be "
+                                   f"read ({error.strerror}); ship it with --files KEYFILE#{PSEUDONYM_KEY_FILE}")
+            if not self.pseudonym_key:
+                raise RuntimeError(f"curate: ./{PSEUDONYM_KEY_FILE} is empty")
+        self.source = None
+        self.instance_domain = None
+
+    def mapper(self, _, line: bytes):
+        source = jobconf_from_env("mapreduce.map.input.file")
+        if source != self.source:
+            self.source, self.instance_domain = source, records.instance_from_path(source)
+        self.count("raw_lines")
+        try:
+            status = records.parse_raw_line(line)
+            records.validate_status(status)
+            uri = status["uri"]
+            if records.is_noindex(status["account"]):
+                self.count("noindex_lines")
+                yield uri, ([_NOINDEX], b"", b"")
+                return
+            curated = records.curated_record(status, self.instance_domain, self.pseudonym_key)
+            record = records.encode_record(curated.record)
+        except records.BadRecord as bad:
+            reason = bad.reason
+        except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800") in a field that we keep
+            reason = "bad_unicode"
+        except Exception as error:  # noqa: BLE001 - one odd line must not fail the day; it is quarantined
+            reason = f"error:{type(error).__name__}"
+        else:
+            is_origin = records.is_origin_copy(uri, self.instance_domain)
+            header = [0 if is_origin else 1, curated.record["interactions"],
+                      curated.links_without_host, int(curated.account_month_missing)]
+            yield uri, (header, record, line)
+            return
+        self.count("quarantined")
+        self.count(reason)
+        yield ["bad", hashlib.sha1(line).hexdigest()[:16]], ([reason, self.source or ""], b"", line)
+
+    def reducer(self, key, copies):
+        if isinstance(key, list):  # bad raw lines, each kept whole
+            for (reason, source), _, line in copies:
+                yield QUARANTINE, records.encode_record(records.quarantine_record(reason, source, line))
+            return
+        best_rank, best, count, noindex = None, None, 0, False
+        for header, record, line in copies:
+            count += 1
+            if header[0] == _NOINDEX:
+                noindex = True
+                continue
+            rank = records.winner_rank(header[0] == 0, header[1], line)
+            if best_rank is None or rank < best_rank:
+                best_rank, best = rank, (header, record)
+        if noindex:  # one copy saying so is enough: the account opted out
+            self.count("noindex_statuses")
+            self.count("noindex_copies", count)
+            return
+        header, record = best
+        self.count("curated_statuses")
+        self.count("duplicate_copies", count - 1)
+        self.count("links_without_host", header[2])
+        self.count("account_month_missing", header[3])
+        yield CURATED, record
+
+
+if __name__ == "__main__":
+    MRCurate.run()

@@ -1,0 +1,428 @@
+"""What a Mastodon status means for the lake's metrics: pure functions, one module.
+
+Every job imports this module; unit tests call the functions directly. Nothing here knows
+about Hadoop, mrjob or HDFS. The rules follow ../shared/DESIGN.md and docs/data-formats.md:
+
+* a raw line is accepted when it is one JSON object (UTF-8, at most ``MAX_LINE_BYTES``) with the
+  fields of ``validate_status``; otherwise ``BadRecord.reason`` says why, and the line is
+  quarantined under that reason;
+* ``curated_record`` projects an accepted status into the compact curated record;
+* ``winner_rank`` orders the copies of one ``uri`` served by several instances.
+
+Required fields (the API always sends them; without them a status cannot be counted right):
+``uri`` (non-empty string without whitespace), ``created_at`` (ISO 8601 timestamp),
+``content`` (string, may be empty: a media-only status), ``favourites_count``,
+``reblogs_count``, ``replies_count`` (integers >= 0), ``account`` (object) with ``acct``
+(non-empty string) and ``followers_count`` (integer >= 0).
+Optional fields, type-checked when present and not null: ``language`` (string),
+``tags`` (list of objects with a string ``name``), ``emojis`` (list of objects with a string
+``shortcode``), ``media_attachments`` (list of objects), ``account.created_at`` (string; when
+unparseable the account month is null), ``account.note`` (string), ``account.noindex`` (bool).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import unicodedata
+from html.parser import HTMLParser
+from typing import Any, Iterable, NamedTuple
+from urllib.parse import urlsplit
+
+#: Longer raw lines are quarantined as ``too_large`` (a status of a few thousand characters is a
+#: few tens of kB of JSON; a line of megabytes is a broken or hostile server).
+MAX_LINE_BYTES = 1 << 20
+
+MEDIA_TYPES = ("image", "video", "gifv", "audio", "unknown")
+UNKNOWN_LANGUAGE = "und"
+TOOT_WITH_MEDIA = "toot_with_media"
+
+_INSTANCE_IN_PATH = re.compile(r"/instance=([^/]+)/")
+_OPT_OUT_IN_NOTE = re.compile(r"#no(?:bot|index)(?![\w])", re.IGNORECASE)
+
+
+class BadRecord(ValueError):
+    """A raw line that cannot become a curated record; ``reason`` is the quarantine reason."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and validation
+
+def parse_raw_line(line: bytes | str) -> dict:
+    """One raw-zone line → the status object, or BadRecord(bad_utf8|too_large|bad_json|not_an_object)."""
+    if isinstance(line, bytes):
+        if len(line) > MAX_LINE_BYTES:
+            raise BadRecord("too_large")
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRecord("bad_utf8") from None
+    else:
+        text = line
+        if len(text) > MAX_LINE_BYTES:
+            raise BadRecord("too_large")
+    try:
+        status = json.loads(text)
+    except ValueError:  # JSONDecodeError, and RecursionError-free bad escapes
+        raise BadRecord("bad_json") from None
+    except RecursionError:
+        raise BadRecord("bad_json") from None
+    if not isinstance(status, dict):
+        raise BadRecord("not_an_object")
+    return status
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _require(obj: dict, name: str, path: str, kind: type | tuple, *, allow_empty: bool = True) -> Any:
+    if name not in obj or obj[name] is None:
+        raise BadRecord(f"missing_field:{path}")
+    value = obj[name]
+    if kind is int:
+        if not _is_int(value):
+            raise BadRecord(f"wrong_type:{path}")
+        if value < 0:
+            raise BadRecord(f"bad_value:{path}")
+    elif not isinstance(value, kind):
+        raise BadRecord(f"wrong_type:{path}")
+    if not allow_empty and isinstance(value, str) and not value.strip():
+        raise BadRecord(f"bad_value:{path}")
+    return value
+
+
+def _optional_list(obj: dict, name: str, path: str, item_field: str | None) -> list:
+    value = obj.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadRecord(f"wrong_type:{path}")
+    for item in value:
+        if not isinstance(item, dict):
+            raise BadRecord(f"wrong_type:{path}")
+        if item_field is not None and not isinstance(item.get(item_field), str):
+            raise BadRecord(f"wrong_type:{path}.{item_field}")
+    return value
+
+
+def validate_status(status: dict) -> None:
+    """Raise BadRecord when a field the metrics need is missing, of the wrong type or unusable."""
+    uri = _require(status, "uri", "uri", str, allow_empty=False)
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in uri):
+        raise BadRecord("bad_value:uri")
+    created_at = _require(status, "created_at", "created_at", str)
+    if parse_timestamp(created_at) is None:
+        raise BadRecord("bad_value:created_at")
+    _require(status, "content", "content", str)
+    for counter in ("favourites_count", "reblogs_count", "replies_count"):
+        _require(status, counter, counter, int)
+    account = _require(status, "account", "account", dict)
+    _require(account, "acct", "account.acct", str, allow_empty=False)
+    _require(account, "followers_count", "account.followers_count", int)
+    for name, path in (("created_at", "account.created_at"), ("note", "account.note")):
+        if account.get(name) is not None and not isinstance(account[name], str):
+            raise BadRecord(f"wrong_type:{path}")
+    if account.get("noindex") is not None and not isinstance(account["noindex"], bool):
+        raise BadRecord("wrong_type:account.noindex")
+    if status.get("language") is not None and not isinstance(status["language"], str):
+        raise BadRecord("wrong_type:language")
+    _optional_list(status, "tags", "tags", "name")
+    _optional_list(status, "emojis", "emojis", "shortcode")
+    _optional_list(status, "media_attachments", "media_attachments", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Timestamps
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """An ISO 8601 timestamp (Mastodon's ``2026-11-18T10:00:00.000Z``) as an aware UTC datetime."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc)
+
+
+def normalize_created_at(value: str) -> str:
+    """``created_at`` in one fixed form (UTC, milliseconds, ``Z``) so that strings sort as times."""
+    moment = parse_timestamp(value)
+    if moment is None:
+        raise BadRecord("bad_value:created_at")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def account_month(account: dict) -> str | None:
+    """``YYYY-MM`` of the account's creation, or None when missing or unparseable."""
+    moment = parse_timestamp(account.get("created_at"))
+    return None if moment is None else f"{moment.year:04d}-{moment.month:02d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Simple fields
+
+def language_code(status: dict) -> str:
+    """The status language, lowercased (``EN`` → ``en``, ``zh-TW`` → ``zh-tw``); null/empty → ``und``."""
+    language = status.get("language")
+    if not isinstance(language, str):
+        return UNKNOWN_LANGUAGE
+    return language.strip().lower() or UNKNOWN_LANGUAGE
+
+
+def interactions(status: dict) -> int:
+    """favourites + reblogs + replies."""
+    return sum(status.get(name) or 0 for name in ("favourites_count", "reblogs_count", "replies_count"))
+
+
+def tag_names(status: dict) -> list[str]:
+    """The status's tags, NFKC-normalized and lowercased, each once, sorted; empty names dropped."""
+    names = set()
+    for tag in status.get("tags") or ():
+        name = unicodedata.normalize("NFKC", tag.get("name") or "").strip().lower()
+        if name:
+            names.add(name)
+    return sorted(names)
+
+
+def media_types(status: dict) -> list[str]:
+    """Each attachment type once, sorted; a type outside MEDIA_TYPES (or none) is ``unknown``."""
+    types = set()
+    for attachment in status.get("media_attachments") or ():
+        kind = attachment.get("type")
+        types.add(kind if kind in MEDIA_TYPES else "unknown")
+    return sorted(types)
+
+
+def media_keys(types: Iterable[str]) -> list[str]:
+    """Row keys of the media metric for one status: ``toot_with_media`` and ``type:<t>`` per type."""
+    types = sorted(set(types))
+    return [TOOT_WITH_MEDIA] + [f"type:{kind}" for kind in types] if types else []
+
+
+def custom_emojis(status: dict) -> list[str]:
+    """``:shortcode:`` of each custom emoji of the status's ``emojis`` list."""
+    return sorted({f":{emoji['shortcode'].strip(':')}:" for emoji in status.get("emojis") or ()
+                   if emoji.get("shortcode", "").strip(":")})
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML content: visible text and external links
+
+class _ContentParser(HTMLParser):
+    """Collects the visible text and the ``<a>`` elements of a status's HTML content."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.links: list[tuple[str | None, list[str]]] = []  # (href, class tokens)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            attributes = dict(attrs)
+            self.links.append((attributes.get("href"), (attributes.get("class") or "").lower().split()))
+        elif tag in ("br", "p") and self.text:
+            self.text.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parse_content(content: str) -> _ContentParser:
+    parser = _ContentParser()
+    try:
+        parser.feed(content or "")
+        parser.close()
+    except Exception:  # noqa: BLE001 - html.parser is lenient; keep what it understood of odd HTML
+        pass
+    return parser
+
+
+def visible_text(content: str) -> str:
+    """The text a reader sees: HTML tags removed, entities unescaped."""
+    return "".join(_parse_content(content).text)
+
+
+def normalize_host(host: str) -> str | None:
+    """A link host as the urls metric keys it: lowercase, no port, no trailing dot, no leading
+    ``www.``, internationalized names in ASCII (punycode). None when it is not a usable host."""
+    host = (host or "").strip().rstrip(".").lower()
+    if not host:
+        return None
+    if not host.isascii():
+        host = _to_ascii_host(host)
+        if host is None:
+            return None
+    if host.startswith("www.") and len(host) > 4:
+        host = host[4:]
+    return host
+
+
+def _to_ascii_host(host: str) -> str | None:
+    import idna  # IDNA 2008 (UTS 46 mapping), as browsers do
+
+    try:
+        return idna.encode(host, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        pass
+    try:  # IDNA 2003 still resolves names that IDNA 2008 refuses (e.g. some symbols)
+        return host.encode("idna").decode("ascii").lower()
+    except (UnicodeError, ValueError):
+        return None
+
+
+class Links(NamedTuple):
+    hosts: list[str]        # distinct external link hosts, sorted
+    without_host: int       # external <a> whose href has no usable host (counted, not crashed)
+
+
+def link_hosts(content: str) -> Links:
+    """Hosts of the ``<a href>`` of the content whose class has neither ``mention`` nor ``hashtag``."""
+    hosts, without_host = set(), 0
+    for href, classes in _parse_content(content).links:
+        if "mention" in classes or "hashtag" in classes:
+            continue
+        host = None
+        if href:
+            try:
+                host = normalize_host(urlsplit(href.strip()).hostname or "")
+            except ValueError:  # e.g. an unbalanced IPv6 bracket
+                host = None
+        if host:
+            hosts.add(host)
+        else:
+            without_host += 1
+    return Links(sorted(hosts), without_host)
+
+
+def unicode_emojis(content: str) -> list[str]:
+    """Distinct Unicode emojis (the ``emoji`` package's ``emoji_list``) in the content's visible text."""
+    import emoji  # imported here: only the jobs that need it pay for loading its tables
+
+    return sorted({match["emoji"] for match in emoji.emoji_list(visible_text(content))})
+
+
+def status_emojis(status: dict) -> list[str]:
+    """Custom ``:shortcode:`` emojis plus Unicode emojis of the content (not the content warning)."""
+    return sorted(set(custom_emojis(status)) | set(unicode_emojis(status.get("content") or "")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts: handle, user key, opt-out
+
+def instance_from_path(path: str | None) -> str | None:
+    """The instance domain of a raw-zone file path (``.../instance=<domain>/dt=.../part-...``)."""
+    match = _INSTANCE_IN_PATH.search(path or "")
+    return match.group(1).strip().lower() if match else None
+
+
+def canonical_handle(account: dict, instance_domain: str | None) -> str:
+    """``username@host`` lowercased; a local account (``acct`` without ``@``) takes the domain of
+    the instance that served it. BadRecord(unknown_instance) when that domain is not known."""
+    acct = account["acct"].strip().lstrip("@").lower()
+    if "@" in acct:
+        username, host = acct.split("@", 1)
+    else:
+        if not instance_domain:
+            raise BadRecord("unknown_instance")
+        username, host = acct, instance_domain.lower()
+    if not username or not host:
+        raise BadRecord("bad_value:account.acct")
+    return f"{username}@{host}"
+
+
+def user_key(handle: str, pseudonym_key: bytes | None) -> str:
+    """First 16 hex chars of HMAC-SHA256(key, handle) when pseudonymizing, else the handle."""
+    if pseudonym_key is None:
+        return handle
+    return hmac.new(pseudonym_key, handle.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+def is_noindex(account: dict) -> bool:
+    """The account opts out of indexing: ``noindex: true`` or #nobot / #noindex in its note."""
+    if account.get("noindex") is True:
+        return True
+    note = account.get("note")
+    if not isinstance(note, str) or "#" not in note:  # also covers the entity &#35;
+        return False
+    return bool(_OPT_OUT_IN_NOTE.search(visible_text(note)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The curated record and the choice among copies
+
+class Curated(NamedTuple):
+    record: dict              # the curated record of docs/data-formats.md
+    links_without_host: int   # counted by the curate job
+    account_month_missing: bool
+
+
+def curated_record(status: dict, instance_domain: str | None, pseudonym_key: bytes | None) -> Curated:
+    """Project a validated status into the curated record (docs/data-formats.md)."""
+    account = status["account"]
+    links = link_hosts(status["content"])
+    month = account_month(account)
+    record = {
+        "uri": status["uri"],
+        "created_at": normalize_created_at(status["created_at"]),
+        "language": language_code(status),
+        "user": user_key(canonical_handle(account, instance_domain), pseudonym_key),
+        "followers": account["followers_count"],
+        "account_month": month,
+        "interactions": interactions(status),
+        "link_hosts": links.hosts,
+        "media_types": media_types(status),
+        "tags": tag_names(status),
+        "emojis": status_emojis(status),
+    }
+    return Curated(record, links.without_host, month is None)
+
+
+def is_origin_copy(uri: str, instance_domain: str | None) -> bool:
+    """The copy was served by the instance the status comes from (the uri's host)."""
+    try:
+        host = urlsplit(uri).hostname
+    except ValueError:
+        return False
+    return bool(host and instance_domain and host.lower() == instance_domain.lower())
+
+
+def winner_rank(is_origin: bool, interaction_count: int, raw_line: bytes) -> tuple:
+    """Sort key of a copy: the smallest wins. Origin first, then most interactions, then the
+    smallest raw line (bytewise), so the choice never depends on input order."""
+    return (0 if is_origin else 1, -interaction_count, raw_line)
+
+
+def encode_record(record: dict) -> bytes:
+    """A curated or quarantine record as one compact UTF-8 JSON line (raises UnicodeEncodeError
+    on lone surrogates, which a JSON ``\\ud800`` escape can smuggle in)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def quarantine_record(reason: str, source: str | None, raw_line: bytes) -> dict:
+    """The quarantine record of a bad raw line; the line is kept whole (undecodable bytes as \\xNN)."""
+    return {"reason": reason, "source": source or "", "line": raw_line.decode("utf-8", "backslashreplace")}
+
+
+def parse_curated_line(line: bytes | str) -> dict | None:
+    """One curated-zone line → record, or None when it is not a curated record."""
+    try:
+        record = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("user"), str):
+        return None
+    return record
+
