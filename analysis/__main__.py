@@ -1,0 +1,112 @@
+"""``python -m analysis``: run the analysis notebook headless, or print the text summary.
+
+Connection settings come from the environment (datalake/settings.py: HBASE_THRIFT_HOST,
+HBASE_THRIFT_PORT, HBASE_TABLE_PREFIX); the options override them.
+Exit status: 0 done, 1 the notebook failed, 2 configuration or HBase not reachable.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from datalake.settings import ConfigError, Settings
+
+DEFAULT_OUTPUT_DIR = "out/analysis"
+
+
+def _parser(settings: Settings | None) -> argparse.ArgumentParser:
+    host = settings.hbase_host if settings else "localhost"
+    port = settings.hbase_port if settings else 9090
+    prefix = settings.table_prefix if settings else ""
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="The analysis layer of the Mastodon data lake: HBase tables → pandas → charts.",
+        epilog="HBase settings default to HBASE_THRIFT_HOST, HBASE_THRIFT_PORT and HBASE_TABLE_PREFIX.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def hbase_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--host", default=host, help=f"HBase Thrift host (now: {host})")
+        command.add_argument("--port", type=int, default=port, help=f"HBase Thrift port (now: {port})")
+        command.add_argument("--table-prefix", default=prefix,
+                             help=f"HBase table prefix (now: {prefix!r}; '' for none)")
+
+    run = commands.add_parser(
+        "run", help="execute the notebook headless: executed .ipynb, HTML and one PNG per chart",
+        description="Execute analysis/mastodon_analysis.ipynb against the current HBase and write the executed "
+                    "notebook, an HTML export and each chart as a PNG (01_statuses_per_day.png, ...) "
+                    "into the output directory.")
+    hbase_options(run)
+    run.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, type=Path,
+                     help=f"where to write (default: {DEFAULT_OUTPUT_DIR})")
+    run.add_argument("--top-n", type=int, default=15, help="bars in the ranked charts (default: 15)")
+    run.add_argument("--cell-timeout", type=int, default=600, help="seconds one notebook cell may take (default: 600)")
+
+    summary = commands.add_parser("summary", help="print the text summary of the HBase tables (no notebook)")
+    hbase_options(summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings.from_env()
+        config_error = None
+    except ConfigError as exc:
+        settings, config_error = None, exc
+    args = _parser(settings).parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("papermill", "traitlets", "nbconvert", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    if config_error is not None:
+        print(f"analysis: configuration error: {config_error}", file=sys.stderr)
+        return 2
+
+    from analysis.hbase_frames import AnalysisError
+    from analysis.runner import NotebookError
+
+    try:
+        if args.command == "summary":
+            return _summary(args)
+        return _run(args)
+    except NotebookError as exc:
+        print(f"analysis: error: {exc}", file=sys.stderr)
+        return 1
+    except AnalysisError as exc:
+        print(f"analysis: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _summary(args) -> int:
+    from analysis.hbase_frames import load_frames
+    from analysis.summary import summarize
+
+    print(summarize(load_frames(args.host, args.port, args.table_prefix)))
+    return 0
+
+
+def _run(args) -> int:
+    from analysis.runner import run_analysis
+
+    if args.top_n < 1:
+        print("analysis: error: --top-n must be at least 1", file=sys.stderr)
+        return 2
+    result = run_analysis(args.output_dir, args.host, args.port, args.table_prefix, top_n=args.top_n,
+                          cell_timeout_s=args.cell_timeout)
+    print(f"analysis: done in {result.seconds:.0f} s; output in {result.output_dir}")
+    print(f"  executed notebook  {result.notebook}")
+    print(f"  HTML report        {result.html}")
+    print(f"  charts ({len(result.pngs)} PNG)")
+    for png in result.pngs:
+        print(f"    {png}")
+    for title, reason in result.no_data.items():
+        print(f"  no chart: {title}: {reason}")
+    if result.notes:
+        print(f"  {len(result.notes)} note(s) from reading HBase (cells left out), see the summary in the notebook")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,412 @@
+"""The charts of the analysis notebook: tidy frames in, a :class:`Chart` out.
+
+Each function takes the frames of :mod:`analysis.hbase_frames` (through
+:mod:`analysis.views`), and returns a Chart holding the matplotlib Figure and the exact data it
+draws, so that tests can check a chart against HBase without reading pixels. A chart with
+nothing to draw raises :class:`NoData` whose message says why and what to do; the notebook
+shows that message instead of a chart.
+
+Figures are built with the object-oriented API (``matplotlib.figure.Figure``), not pyplot: no
+global state, nothing shown twice in the notebook, nothing leaked between charts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import matplotlib.dates as mdates
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from analysis import views
+from analysis.fonts import FontCoverage, detect_coverage
+
+WIDTH_IN = 10.0
+DPI = 110
+BAR_COLOR = "#3b6ea5"
+ACCENT_COLOR = "#d9822b"
+MISSING_COLOR = "#d9d9d9"
+MAX_LABEL_CHARS = 42
+MAX_SHARE_SERIES = 8  # more stacked colours than this cannot be told apart
+LANGUAGE_NAMES = {"und": "und (unknown)"}
+MEDIA_TYPE_NAMES = {"gifv": "gifv (animated GIF)", "unknown": "unknown type"}
+
+
+class NoData(Exception):
+    """Nothing to draw; the message says which table lacks what and what to do."""
+
+
+@dataclass
+class Chart:
+    title: str
+    figure: Figure
+    data: pd.DataFrame | pd.Series
+
+    @property
+    def axes(self):
+        return self.figure.axes[0]
+
+    def save_png(self, path: Path) -> Path:
+        """Write the chart as PNG through a temporary name, so no reader sees half a file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        self.figure.savefig(tmp, format="png", dpi=DPI, facecolor="white")
+        tmp.replace(path)
+        return path
+
+
+def _figure(height_in: float, coverage: FontCoverage | None = None) -> tuple[Figure, matplotlib.axes.Axes]:
+    families = (coverage or detect_coverage()).families
+    with matplotlib.rc_context({"font.family": families, "font.size": 11, "axes.titlesize": 14,
+                                "axes.titleweight": "bold", "axes.labelsize": 11}):
+        figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+        axes = figure.add_subplot()
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure, axes
+
+
+def _text_style(coverage: FontCoverage | None) -> dict:
+    """Font keywords for every text of a chart: DejaVu Sans, then the fallback fonts found."""
+    return {"fontfamily": (coverage or detect_coverage()).families}
+
+
+def _shorten(label: str) -> str:
+    return label if len(label) <= MAX_LABEL_CHARS else label[:MAX_LABEL_CHARS - 1] + "…"
+
+
+def _subtitle(axes, text: str, coverage: FontCoverage | None = None) -> None:
+    axes.text(0.0, 1.01, text, transform=axes.transAxes, ha="left", va="bottom", fontsize=10,
+              color="#555555", **_text_style(coverage))
+
+
+def _title(axes, title: str, subtitle: str | None, coverage: FontCoverage | None) -> None:
+    style = _text_style(coverage)
+    axes.set_title(title, loc="left", pad=22 if subtitle else 8, fontsize=14, fontweight="bold", **style)
+    if subtitle:
+        _subtitle(axes, subtitle, coverage)
+
+
+def _ranked_bars(labels: list[str], values: list[float], title: str, subtitle: str | None,
+                 xlabel: str, ylabel: str, coverage: FontCoverage | None,
+                 value_format=lambda value: f"{value:,.0f}", color: str = BAR_COLOR) -> tuple[Figure, object]:
+    """Horizontal bars, biggest on top, each with its value at its end."""
+    height = max(3.2, 0.42 * len(labels) + 1.9)
+    figure, axes = _figure(height, coverage)
+    positions = list(range(len(labels)))
+    bars = axes.barh(positions, values, color=color, height=0.7)
+    style = _text_style(coverage)
+    axes.set_yticks(positions, [_shorten(label) for label in labels], **style)
+    axes.invert_yaxis()
+    axes.bar_label(bars, labels=[value_format(value) for value in values], padding=4, fontsize=10)
+    axes.set_xlim(0, max(values) * 1.15 if max(values) > 0 else 1)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.set_xlabel(xlabel, **style)
+    axes.set_ylabel(ylabel, **style)
+    axes.grid(axis="x", color="#eeeeee")
+    axes.set_axisbelow(True)
+    _title(axes, title, subtitle, coverage)
+    return figure, axes
+
+
+def _day_axis(axes, days: pd.DatetimeIndex) -> None:
+    first, last = days.min(), days.max()
+    span = (last - first).days + 1
+    axes.set_xlim(first - pd.Timedelta(hours=14), last + pd.Timedelta(hours=14))
+    if span <= 16:
+        axes.xaxis.set_major_locator(mdates.DayLocator())
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%Y-%m-%d" if span <= 8 else "%m-%d"))
+    else:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _mark_missing_days(axes, missing: list[pd.Timestamp]) -> None:
+    for index, day in enumerate(missing):
+        axes.axvspan(day - pd.Timedelta(hours=10), day + pd.Timedelta(hours=10), color=MISSING_COLOR,
+                     hatch="//", fill=False, linewidth=0, label="no data loaded for the day" if index == 0 else None)
+    if missing:
+        axes.legend(loc="upper left", frameon=False, fontsize=9)
+
+
+def _as_day(value) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+# ---------------------------------------------------------------------------------------- charts
+
+def statuses_per_day(languages_daily: pd.DataFrame, coverage: FontCoverage | None = None) -> Chart:
+    """Bars: statuses per day (sum of the day's language counts); days without data hatched."""
+    per_day = views.statuses_per_day(languages_daily)
+    if per_day.empty:
+        raise NoData("language_table has no daily cells, so there are no statuses per day to show: "
+                     "run the DAG (or the HBase loader) for at least one day.")
+    missing = views.missing_days(per_day.index.to_series())
+    figure, axes = _figure(5.2, coverage)
+    bars = axes.bar(per_day.index, per_day.values, width=0.75, color=BAR_COLOR)
+    if len(per_day) <= 31:
+        axes.bar_label(bars, labels=[f"{value:,}" for value in per_day.values], padding=3, fontsize=10)
+    _day_axis(axes, per_day.index)
+    _mark_missing_days(axes, missing)
+    axes.set_ylim(0, per_day.max() * 1.18)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    axes.set_xlabel("Day (UTC)")
+    axes.set_ylabel("Statuses")
+    axes.grid(axis="y", color="#eeeeee")
+    axes.set_axisbelow(True)
+    subtitle = (f"{per_day.sum():,} statuses over {len(per_day)} day(s), "
+                f"{_as_day(per_day.index.min())} to {_as_day(per_day.index.max())}")
+    if missing:
+        subtitle += f"; {len(missing)} day(s) without data"
+    _title(axes, "Statuses per day", subtitle, coverage)
+    return Chart("Statuses per day", figure, per_day)
+
+
+def top_languages(languages_all_time: pd.DataFrame, top_n: int = 15,
+                  coverage: FontCoverage | None = None) -> Chart:
+    """Ranked bars: the languages with the most statuses over all days."""
+    if languages_all_time.empty:
+        raise NoData("language_table has no data:count cells: no language to rank yet.")
+    ranked = views.top(languages_all_time, "language", top_n)
+    total = int(languages_all_time["count"].sum())
+    labels = [LANGUAGE_NAMES.get(code, code) for code in ranked["language"]]
+    figure, _ = _ranked_bars(
+        labels, list(ranked["count"]), f"Top {len(ranked)} languages, all days",
+        f"statuses by language code (ISO 639); {total:,} statuses in {len(languages_all_time)} languages",
+        "Statuses", "Language", coverage)
+    return Chart("Top languages", figure, ranked)
+
+
+def language_share_by_day(languages_daily: pd.DataFrame, top_n: int = MAX_SHARE_SERIES,
+                          coverage: FontCoverage | None = None) -> Chart:
+    """100 % stacked bars: each day's statuses split by language (the leading ones, then 'other')."""
+    series = min(top_n, MAX_SHARE_SERIES)
+    shares = views.share_by_day(languages_daily, "language", series)
+    if shares.empty:
+        raise NoData("language_table has no daily cells: no language share per day to show.")
+    figure, axes = _figure(5.6, coverage)
+    colors = matplotlib.colormaps["tab10"].colors
+    bottom = pd.Series(0.0, index=shares.index)
+    for index, language in enumerate(shares.columns):
+        color = "#b0b0b0" if language == views.OTHER else colors[index % len(colors)]
+        axes.bar(shares.index, shares[language] * 100, bottom=bottom * 100, width=0.75, color=color,
+                 label=LANGUAGE_NAMES.get(language, language), edgecolor="white", linewidth=0.5)
+        bottom = bottom + shares[language]
+    _day_axis(axes, shares.index)
+    axes.set_ylim(0, 100)
+    axes.yaxis.set_major_formatter(PercentFormatter(100))
+    axes.set_xlabel("Day (UTC)")
+    axes.set_ylabel("Share of the day's statuses")
+    figure.legend(loc="outside right upper", title="Language", frameon=False, reverse=False)
+    _title(axes, "Language share per day",
+           f"the {len(shares.columns) - (views.OTHER in shares.columns)} most used languages of the period; "
+           "the rest as 'other'", coverage)
+    return Chart("Language share per day", figure, shares)
+
+
+def top_tags(tags_all_time: pd.DataFrame, top_n: int = 15, coverage: FontCoverage | None = None) -> Chart:
+    """Ranked bars: the hashtags used by the most statuses over all days."""
+    if tags_all_time.empty:
+        raise NoData("tag_table has no data:count cells: no status with a hashtag has been loaded yet.")
+    coverage = coverage or detect_coverage()
+    ranked = views.top(tags_all_time, "tag", top_n)
+    labels = [coverage.label(f"#{tag}") for tag in ranked["tag"]]
+    figure, _ = _ranked_bars(
+        labels, list(ranked["count"]), f"Top {len(ranked)} hashtags, all days",
+        f"statuses using the tag (once per status); {len(tags_all_time):,} distinct tags",
+        "Statuses", "Hashtag", coverage)
+    return Chart("Top hashtags", figure, ranked)
+
+
+def top_link_domains(domains_all_time: pd.DataFrame, top_n: int = 15,
+                     coverage: FontCoverage | None = None) -> Chart:
+    """Ranked bars: the external link hosts (mentions and hashtags excluded) linked by most statuses."""
+    if domains_all_time.empty:
+        raise NoData("url_table has no data:count cells: no status with an external link has been loaded yet.")
+    coverage = coverage or detect_coverage()
+    ranked = views.top(domains_all_time, "domain", top_n)
+    labels = [coverage.label(domain) for domain in ranked["domain"]]
+    figure, _ = _ranked_bars(
+        labels, list(ranked["count"]), f"Top {len(ranked)} external link domains, all days",
+        f"statuses linking the host (www. removed; mentions and hashtags not counted); "
+        f"{len(domains_all_time):,} distinct hosts",
+        "Statuses", "Domain", coverage)
+    return Chart("Top external link domains", figure, ranked)
+
+
+def media_share_by_day(media_daily: pd.DataFrame, languages_daily: pd.DataFrame,
+                       coverage: FontCoverage | None = None) -> Chart:
+    """Bars: share of each day's statuses that carry at least one attachment."""
+    if media_daily.empty or not (media_daily["media"] == views.MEDIA_ANY).any():
+        raise NoData("toot_with_media_table has no daily cells for row 'toot_with_media': "
+                     "no status with an attachment has been loaded yet (or the media job has not run).")
+    shares = views.media_share_by_day(media_daily, languages_daily)
+    if shares.empty:
+        raise NoData("the days with media counts have no statuses in language_table, so no share can be "
+                     "computed: check that the languages job ran for the same days.")
+    figure, axes = _figure(5.2, coverage)
+    bars = axes.bar(shares.index, shares["share"] * 100, width=0.75, color=ACCENT_COLOR)
+    if len(shares) <= 31:
+        axes.bar_label(bars, labels=[f"{share:.0%}\n{with_media:,} of {statuses:,}" if len(shares) <= 10
+                                     else f"{share:.0%}" for share, with_media, statuses in
+                                     zip(shares["share"], shares["with_media"], shares["statuses"])],
+                       padding=3, fontsize=9)
+    _day_axis(axes, shares.index)
+    _mark_missing_days(axes, views.missing_days(shares.index.to_series()))
+    axes.set_ylim(0, min(100, max(shares["share"].max() * 100 * 1.3, 5)))
+    axes.yaxis.set_major_formatter(PercentFormatter(100))
+    axes.set_xlabel("Day (UTC)")
+    axes.set_ylabel("Statuses with ≥ 1 attachment")
+    axes.grid(axis="y", color="#eeeeee")
+    axes.set_axisbelow(True)
+    overall = shares["with_media"].sum() / shares["statuses"].sum()
+    _title(axes, "Share of statuses with media, per day",
+           f"image, video, GIF or audio attachments; {overall:.1%} over the {len(shares)} day(s)", coverage)
+    return Chart("Share of statuses with media", figure, shares)
+
+
+def media_types(media_all_time: pd.DataFrame, coverage: FontCoverage | None = None) -> Chart:
+    """Ranked bars: statuses with at least one attachment of each type, all days."""
+    types = views.media_types(media_all_time)
+    if types.empty:
+        raise NoData("toot_with_media_table has no 'type:<type>' rows: no attachment has been loaded yet.")
+    total = views.media_total(media_all_time)
+    labels = [MEDIA_TYPE_NAMES.get(media_type, media_type) for media_type in types["type"]]
+    subtitle = "a status with attachments of several types counts once for each type"
+    if total:
+        shares = types["count"] / total
+        value_labels = {value: f"{value:,}  ({share:.0%} of statuses with media)"
+                        for value, share in zip(types["count"], shares)}
+        subtitle = f"{total:,} statuses with media; " + subtitle
+    else:
+        value_labels = {value: f"{value:,}" for value in types["count"]}
+    figure, _ = _ranked_bars(labels, list(types["count"]), "Statuses with media, by attachment type, all days",
+                             subtitle, "Statuses with ≥ 1 attachment of the type", "Attachment type", coverage,
+                             value_format=lambda value: value_labels.get(value, f"{value:,}"), color=ACCENT_COLOR)
+    figure.axes[0].set_xlim(0, types["count"].max() * 1.45)
+    return Chart("Statuses by media type", figure, types)
+
+
+def top_emojis(emojis_all_time: pd.DataFrame, top_n: int = 15, coverage: FontCoverage | None = None) -> Chart:
+    """Ranked bars: custom (:shortcode:) and Unicode emojis used by the most statuses.
+
+    A Unicode emoji is drawn with its name when an installed font has its glyphs, and by its
+    name alone otherwise (no empty boxes).
+    """
+    if emojis_all_time.empty:
+        raise NoData("emoji_table has no data:count cells: no status with an emoji has been loaded yet.")
+    coverage = coverage or detect_coverage()
+    ranked = views.top(emojis_all_time, "emoji", top_n)
+    labels = [coverage.emoji_label(key) for key in ranked["emoji"]]
+    data = ranked.assign(label=labels)
+    note = "" if coverage.has_emoji_font() else "; no emoji font installed: emojis shown by name"
+    figure, _ = _ranked_bars(
+        labels, list(ranked["count"]), f"Top {len(ranked)} emojis, all days",
+        f"statuses using the emoji (once per status), custom :shortcodes: and Unicode emojis{note}",
+        "Statuses", "Emoji", coverage)
+    return Chart("Top emojis", figure, data)
+
+
+def accounts_by_creation_month(growth_all_time: pd.DataFrame, coverage: FontCoverage | None = None) -> Chart:
+    """Bars: distinct accounts seen posting, by the month the account was created."""
+    per_month = views.accounts_by_month(growth_all_time)
+    if per_month.empty:
+        raise NoData("croissance_table has no data:count cells: no account creation month has been loaded yet.")
+    figure, axes = _figure(5.2, coverage)
+    bars = axes.bar(per_month.index, per_month.values, width=24, align="edge", color=BAR_COLOR)
+    if len(per_month) <= 12:
+        axes.bar_label(bars, labels=[f"{value:,}" for value in per_month.values], padding=3, fontsize=10)
+    first, last = per_month.index.min(), per_month.index.max()
+    axes.set_xlim(first - pd.Timedelta(days=20), last + pd.Timedelta(days=45))
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    if months <= 14:
+        axes.xaxis.set_major_locator(mdates.MonthLocator())
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+        for label in axes.get_xticklabels():
+            label.set_rotation(45 if months > 6 else 0)
+            label.set_horizontalalignment("right" if months > 6 else "center")
+    else:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=12)
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes.set_ylim(0, per_month.max() * 1.18)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("Month the account was created")
+    axes.set_ylabel("Distinct accounts seen posting")
+    axes.grid(axis="y", color="#eeeeee")
+    axes.set_axisbelow(True)
+    recent = per_month[per_month.index >= per_month.index.max() - pd.DateOffset(months=11)].sum()
+    _title(axes, "Accounts by creation month",
+           f"{per_month.sum():,} distinct accounts; {recent:,} created in the 12 months up to "
+           f"{per_month.index.max():%Y-%m}", coverage)
+    data = per_month.rename_axis("month").reset_index()
+    data["month"] = data["month"].dt.strftime("%Y-%m")
+    return Chart("Accounts by creation month", figure, data)
+
+
+def engagement_rate_distribution(users_all_time: pd.DataFrame, coverage: FontCoverage | None = None) -> Chart:
+    """Bars: pseudonymous accounts by engagement rate, in powers-of-ten buckets."""
+    if users_all_time.empty:
+        raise NoData("user_table has no pseudonymous rows with data:engagement_rate: no account to show yet.")
+    buckets = views.decade_buckets(users_all_time["engagement_rate"], smallest_exponent=-3, integer=False)
+    median = users_all_time["engagement_rate"].median()
+    figure, axes = _distribution(buckets, "Engagement rate of accounts, all days",
+                                 f"interactions per toot per follower; {len(users_all_time):,} pseudonymous "
+                                 f"accounts; median {median:.4f}",
+                                 "Engagement rate (bucket includes its lower edge)", coverage)
+    return Chart("Engagement rate distribution", figure, buckets.rename_axis("bucket").reset_index())
+
+
+def followers_distribution(users_all_time: pd.DataFrame, coverage: FontCoverage | None = None) -> Chart:
+    """Bars: pseudonymous accounts by follower count (latest value), in powers-of-ten buckets."""
+    if users_all_time.empty:
+        raise NoData("user_table has no pseudonymous rows with data:followers: no account to show yet.")
+    buckets = views.decade_buckets(users_all_time["followers"], smallest_exponent=0, integer=True)
+    median = users_all_time["followers"].median()
+    figure, axes = _distribution(buckets, "Followers of accounts",
+                                 f"followers at the account's latest status; {len(users_all_time):,} "
+                                 f"pseudonymous accounts; median {median:,.0f}",
+                                 "Followers", coverage)
+    return Chart("Followers distribution", figure, buckets.rename_axis("bucket").reset_index())
+
+
+def _distribution(buckets: pd.Series, title: str, subtitle: str, xlabel: str,
+                  coverage: FontCoverage | None) -> tuple[Figure, object]:
+    figure, axes = _figure(5.2, coverage)
+    positions = list(range(len(buckets)))
+    bars = axes.bar(positions, buckets.values, width=0.75, color=BAR_COLOR)
+    total = buckets.sum()
+    axes.bar_label(bars, labels=[f"{count:,}\n{count / total:.0%}" if total else f"{count:,}"
+                                 for count in buckets.values], padding=3, fontsize=9)
+    axes.set_xticks(positions, list(buckets.index))
+    axes.set_ylim(0, buckets.max() * 1.25 if buckets.max() else 1)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel("Accounts")
+    axes.grid(axis="y", color="#eeeeee")
+    axes.set_axisbelow(True)
+    _title(axes, title, subtitle, coverage)
+    return figure, axes
+
+
+# The charts of the notebook, in order: file stem → what it shows. The runner and the tests
+# rely on these names (stable PNG names: <stem>.png).
+CHART_FILES = {
+    "01_statuses_per_day": "Statuses per day",
+    "02_top_languages": "Top languages",
+    "03_language_share_by_day": "Language share per day",
+    "04_top_tags": "Top hashtags",
+    "05_top_link_domains": "Top external link domains",
+    "06_media_share_by_day": "Share of statuses with media",
+    "07_media_types": "Statuses by media type",
+    "08_top_emojis": "Top emojis",
+    "09_accounts_by_creation_month": "Accounts by creation month",
+    "10_engagement_rate_distribution": "Engagement rate distribution",
+    "11_followers_distribution": "Followers distribution",
+}
+
