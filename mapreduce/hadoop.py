@@ -6,10 +6,16 @@ The same code runs against the local stack and a real cluster; only configuratio
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import shlex
+import shutil
 import sys
 import tempfile
+import threading
+import time
+import zipfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,3 +74,202 @@ def job_options(settings: Settings) -> JobOptions:
         REPO_ROOT / "var" / "tmp" / "mrjob" if (REPO_ROOT / "var").is_dir()
         else Path(tempfile.gettempdir()) / "datalake-mrjob")
     return JobOptions(framework=framework, python_bin=python_bin, local_tmp_dir=local_tmp)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running one job
+
+#: the project's Hadoop classes (stack/java), built by `make setup`
+LIBJAR = Path(os.environ.get("DATALAKE_MR_LIBJAR") or REPO_ROOT / ".cache" / "jars" / "datalake-mapreduce.jar")
+#: local directory of the per-job logs (mrjob's and Hadoop's output of each job)
+LOG_DIR = Path(os.environ.get("DATALAKE_MR_LOG_DIR") or REPO_ROOT / "var" / "log" / "mapreduce")
+JOBHISTORY_URL = os.environ.get("DATALAKE_JOBHISTORY_URL", "http://localhost:19888")
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class JobRun:
+    """What one finished job reports: its Hadoop counters, wall time and where to look."""
+
+    name: str
+    job_name: str
+    output_dir: str
+    wall_seconds: float
+    counters: dict[str, dict[str, int]]
+    job_id: str | None
+    log_file: str
+
+    def counter(self, group: str, name: str, default: int = 0) -> int:
+        return self.counters.get(group, {}).get(name, default)
+
+    def lake_counter(self, name: str) -> int:
+        return self.counter("datalake", name)
+
+
+def hdfs_uri(path: str) -> str:
+    """An HDFS path as Hadoop takes it (``hdfs:///datalake/...``, the default file system's host)."""
+    return path if "://" in path else "hdfs://" + path
+
+
+def package_zip(directory: str | Path) -> str:
+    """A zip of the ``mapreduce`` package for the tasks' PYTHONPATH (mrjob ``--py-files``), so
+    that tasks import the same code on any node; named by content, built once per change."""
+    sources = sorted(_PACKAGE_DIR.glob("*.py"))
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    target = Path(directory) / f"mapreduce-{digest.hexdigest()[:16]}.zip"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for source in sources:
+                archive.write(source, f"mapreduce/{source.name}")
+        os.replace(partial, target)
+    return str(target)
+
+
+def require_libjar() -> str:
+    if not LIBJAR.is_file():
+        raise MapReduceError(
+            f"{LIBJAR} is missing: it holds the curate job's output format (stack/java); "
+            "run `make setup` (or ./stack/setup.sh) to build it")
+    return str(LIBJAR)
+
+
+class _ThreadFilter(logging.Filter):
+    """Keeps the records of one thread: jobs may run concurrently, each with its own log file."""
+
+    def __init__(self, thread_id: int):
+        super().__init__()
+        self.thread_id = thread_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.thread_id
+
+
+def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: list[str], output_dir: str,
+            log_file: str | Path, extra_args: list[str] | tuple = (), reducers: int | None = None,
+            jobconf: dict[str, str] | None = None) -> JobRun:
+    """Run one mrjob job with the ``hadoop`` runner, reading ``inputs`` and writing ``output_dir``
+    (HDFS paths). mrjob's and Hadoop's output go to ``log_file``; failure → MapReduceError."""
+    options = job_options(settings)
+    scratch = Path(options.local_tmp_dir)
+    # Hadoop's local job runner symlinks the job's files (the script, setup-wrapper.sh, the
+    # pseudonym key...) into its current directory: give each job its own, never the repository,
+    # so that concurrent jobs do not collide.
+    task_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=_mkdir(scratch / "wd")))
+    args = options.args(job_name) + [
+        "--hadoop-bin", shlex.join(["env", f"--chdir={task_dir}", _hadoop_bin()]),
+        "--local-tmp-dir", str(scratch / "local"),
+        "--py-files", package_zip(scratch / "py-files"),
+        "--no-bootstrap-mrjob",          # tasks run the venv's python, which has mrjob
+        "--no-check-input-paths",        # the runner checked them; each check costs a JVM
+        "--cleanup-on-failure", "TMP",   # never leave shipped files (the pseudonym key) behind
+        "--output-dir", hdfs_uri(output_dir),
+    ]
+    if reducers is not None:
+        args += ["-D", f"mapreduce.job.reduces={reducers}"]
+    for key, value in (jobconf or {}).items():
+        args += ["-D", f"{key}={value}"]
+    args += list(extra_args) + [hdfs_uri(path) for path in inputs]
+
+    log_path = Path(log_file)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_ThreadFilter(threading.get_ident()))
+    mrjob_log = logging.getLogger("mrjob")
+    if mrjob_log.getEffectiveLevel() > logging.INFO:
+        mrjob_log.setLevel(logging.INFO)
+    mrjob_log.addHandler(handler)
+    started = time.monotonic()
+    job = job_class(args=args)
+    runner = None
+    try:
+        with job.make_runner() as runner:
+            _prefer_local_filesystem(runner)
+            try:
+                runner.run()
+            except Exception as error:  # StepFailedException, or Hadoop not found, ...
+                raise MapReduceError(_failure_message(name, job_name, runner, options.framework, log_path,
+                                                      error)) from error
+            counters = _merge_counters(runner.counters())
+            job_id = _job_id(runner)
+    finally:
+        mrjob_log.removeHandler(handler)
+        handler.close()
+        shutil.rmtree(task_dir, ignore_errors=True)
+    return JobRun(name=name, job_name=job_name, output_dir=output_dir,
+                  wall_seconds=time.monotonic() - started, counters=counters, job_id=job_id,
+                  log_file=str(log_path))
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _hadoop_bin() -> str:
+    home = os.environ.get("HADOOP_HOME")
+    if home and os.access(os.path.join(home, "bin", "hadoop"), os.X_OK):
+        return os.path.join(home, "bin", "hadoop")
+    found = shutil.which("hadoop")
+    if not found:
+        raise MapReduceError("no `hadoop` command: set HADOOP_HOME (`. stack/env.sh` does) or put hadoop on PATH")
+    return found
+
+
+def _prefer_local_filesystem(runner) -> None:
+    """mrjob hands ``file://`` paths to ``hadoop fs`` (a JVM per mkdir/put, ~1 s each) before its
+    local filesystem; with the local job runner every scratch path is ``file://``. Put the local
+    filesystem first: HDFS paths still go to Hadoop."""
+    if getattr(runner, "_fs", "missing") is None:
+        from mrjob.fs.composite import CompositeFilesystem
+        from mrjob.fs.hadoop import HadoopFilesystem
+        from mrjob.fs.local import LocalFilesystem
+
+        filesystem = CompositeFilesystem()
+        filesystem.add_fs("local", LocalFilesystem())
+        filesystem.add_fs("hadoop", HadoopFilesystem(runner._opts["hadoop_bin"] or None))  # noqa: SLF001
+        runner._fs = filesystem  # noqa: SLF001
+
+
+def _merge_counters(per_step: list[dict]) -> dict[str, dict[str, int]]:
+    merged: dict[str, dict[str, int]] = {}
+    for step in per_step or ():
+        for group, names in (step or {}).items():
+            for counter, value in names.items():
+                merged.setdefault(group, {})
+                merged[group][counter] = merged[group].get(counter, 0) + value
+    return merged
+
+
+def _step_interpretation(runner) -> dict:
+    interpretations = getattr(runner, "_log_interpretations", None) or [{}]
+    return interpretations[-1].get("step") or {}
+
+
+def _job_id(runner) -> str | None:
+    return _step_interpretation(runner).get("job_id")
+
+
+def _failure_message(name: str, job_name: str, runner, framework: str, log_path: Path, error: Exception) -> str:
+    step = _step_interpretation(runner) if runner is not None else {}
+    job_id, application_id = step.get("job_id"), step.get("application_id")
+    where = [f"log: {log_path}"]
+    if framework == "yarn" and job_id:
+        where.append(f"JobHistory: {JOBHISTORY_URL}/jobhistory/job/{job_id}")
+    if application_id:
+        where.append(f"task logs: yarn logs -applicationId {application_id}")
+    cause = ""
+    try:
+        picked = runner._pick_error(runner._log_interpretations[-1], "streaming") if runner is not None else None
+    except Exception:  # noqa: BLE001 - the cause is a bonus; never hide the failure itself
+        picked = None
+    if picked:
+        task_error = (picked.get("task_error") or picked.get("hadoop_error") or {}).get("message", "")
+        if task_error:
+            cause = " - cause: " + " | ".join(task_error.strip().splitlines()[-3:])
+    return (f"MapReduce job {name} ({job_name}{', ' + job_id if job_id else ''}) failed on {framework}: "
+            f"{error}{cause}; {'; '.join(where)}")

@@ -1,0 +1,302 @@
+"""The MapReduce stage of a day: curate, then the metric jobs, each moved into its zone.
+
+``run_day(settings, day)`` is what the DAG and ``python -m mapreduce run`` call. Every job writes
+to a scratch directory (``<root>/_work/mapreduce-<day>-<run>/<job>``) that is then moved into
+its zone in one step (:func:`datalake.lake.replace_directory`), so readers see the old or the new
+partition whole and a rerun of a day gives the same files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import posixpath
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hdfs import HdfsError
+
+from datalake.lake import LakeError, hdfs_client, layout, list_files, replace_directory
+from datalake.settings import ConfigError, Settings
+from mapreduce.hadoop import LOG_DIR, JobRun, MapReduceError, job_options, require_libjar, run_job
+from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
+from mapreduce.mr_emojis import MREmojis
+from mapreduce.mr_growth import MRGrowth
+from mapreduce.mr_languages import MRLanguages
+from mapreduce.mr_media import MRMedia
+from mapreduce.mr_tags import MRTags
+from mapreduce.mr_urls import MRUrls
+from mapreduce.mr_users import MRUsers
+
+log = logging.getLogger(__name__)
+
+METRIC_JOBS = {job.METRIC: job for job in (MRLanguages, MRUsers, MRGrowth, MRUrls, MRMedia, MRTags, MREmojis)}
+METRICS = tuple(METRIC_JOBS)
+
+#: metric jobs run at once; measured on the 2-core machine (bench/bench_mapreduce.py)
+DEFAULT_PARALLEL = int(os.environ.get("DATALAKE_MR_PARALLEL", "4"))
+#: reducers of curate (its output files are the maps of every metric job) and of each metric job
+CURATE_REDUCERS = int(os.environ.get("DATALAKE_MR_CURATE_REDUCERS", "2"))
+METRIC_REDUCERS = int(os.environ.get("DATALAKE_MR_METRIC_REDUCERS", "1"))
+
+
+@dataclass
+class JobReport:
+    """One job of a day's run."""
+
+    name: str
+    status: str                 # succeeded | no-input | failed
+    output: str                 # the zone directory it filled
+    wall_seconds: float = 0.0
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    job_id: str | None = None
+    log_file: str | None = None
+    error: str | None = None
+
+    def counter(self, group: str, name: str) -> int:
+        return self.counters.get(group, {}).get(name, 0)
+
+    @property
+    def records_in(self) -> int:
+        return self.counter("Map-Reduce Framework", "Map input records")
+
+    @property
+    def records_out(self) -> int:
+        return self.counter("Map-Reduce Framework", "Reduce output records")
+
+
+@dataclass
+class DayReport:
+    """What a day's MapReduce stage did; ``format()`` prints it for an operator."""
+
+    day: dt.date
+    framework: str
+    jobs: list[JobReport] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    raw_partitions: list[str] = field(default_factory=list)
+
+    def job(self, name: str) -> JobReport | None:
+        return next((job for job in self.jobs if job.name == name), None)
+
+    def _curate(self, counter: str) -> int:
+        curate = self.job("curate")
+        return curate.counter("datalake", counter) if curate else 0
+
+    @property
+    def raw_lines(self) -> int:
+        return self._curate("raw_lines")
+
+    @property
+    def curated(self) -> int:
+        return self._curate("curated_statuses")
+
+    @property
+    def quarantined(self) -> int:
+        return self._curate("quarantined")
+
+    @property
+    def noindex_skipped(self) -> int:
+        return self._curate("noindex_statuses")
+
+    @property
+    def duplicates(self) -> int:
+        return self._curate("duplicate_copies")
+
+    @property
+    def failed(self) -> list[JobReport]:
+        return [job for job in self.jobs if job.status == "failed"]
+
+    def format(self, counters: bool = True) -> str:
+        lines = [f"MapReduce stage for {self.day} on {self.framework}: {self.wall_seconds:.1f} s wall",
+                 f"  raw lines {self.raw_lines}, curated statuses {self.curated}, duplicates {self.duplicates}, "
+                 f"quarantined {self.quarantined}, noindex statuses skipped {self.noindex_skipped}",
+                 "",
+                 f"  {'job':<10} {'status':<10} {'wall s':>7} {'records in':>11} {'records out':>12}  output"]
+        for job in self.jobs:
+            lines.append(f"  {job.name:<10} {job.status:<10} {job.wall_seconds:>7.1f} {job.records_in:>11} "
+                         f"{job.records_out:>12}  {job.output}")
+        if counters:
+            for job in self.jobs:
+                lines += ["", f"Counters of {job.name}" + (f" ({job.job_id})" if job.job_id else "")
+                          + (f", log {job.log_file}" if job.log_file else "") + ":"]
+                if job.error:
+                    lines.append(f"  ERROR: {job.error}")
+                if not job.counters:
+                    lines.append("  (none: the job did not run)")
+                for group in sorted(job.counters):
+                    lines.append(f"  {group}")
+                    for name, value in sorted(job.counters[group].items()):
+                        lines.append(f"    {name}={value}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"day": self.day.isoformat(), "framework": self.framework, "wall_seconds": round(self.wall_seconds, 3),
+                "raw_lines": self.raw_lines, "curated": self.curated, "duplicates": self.duplicates,
+                "quarantined": self.quarantined, "noindex_skipped": self.noindex_skipped,
+                "raw_partitions": self.raw_partitions,
+                "jobs": [{"name": job.name, "status": job.status, "output": job.output,
+                          "wall_seconds": round(job.wall_seconds, 3), "records_in": job.records_in,
+                          "records_out": job.records_out, "job_id": job.job_id, "log_file": job.log_file,
+                          "error": job.error, "counters": job.counters} for job in self.jobs]}
+
+
+def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, *,
+            curate: bool = True, parallel: int | None = None) -> DayReport:
+    """Curate ``day``'s raw zone (every instance), then run the metric jobs on the curated zone.
+
+    ``metrics``: a subset of :data:`METRICS` (default all). ``curate=False`` reuses the curated
+    partition already in the lake. ``parallel``: metric jobs run at once. Raises MapReduceError
+    naming the failed job(s) and their logs; the jobs that succeeded are in place.
+    """
+    chosen = list(METRICS) if metrics is None else list(dict.fromkeys(metrics))
+    unknown = [name for name in chosen if name not in METRIC_JOBS]
+    if unknown:
+        raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}")
+    parallel = max(1, parallel or DEFAULT_PARALLEL)
+    framework = job_options(settings).framework
+    lake, client = layout(settings), hdfs_client(settings)
+    report = DayReport(day=day, framework=framework)
+    run_id = f"{day.isoformat()}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    work = lake.work(f"mapreduce-{run_id}")
+    log_dir = LOG_DIR / day.isoformat()
+    started = time.monotonic()
+    log.info("MapReduce stage for %s on %s (lake %s, work dir %s, logs %s)", day, framework, settings.root, work, log_dir)
+    try:
+        if curate:
+            report.jobs.append(_curate(settings, client, lake, day, work, log_dir, report))
+        curated_files = list_files(client, lake.curated(day))
+        if not curated_files:
+            log.warning("%s: the curated partition %s holds no record: writing empty aggregates", day,
+                        lake.curated(day))
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mr") as pool:
+            futures = [pool.submit(_metric, settings, client, lake, day, work, log_dir, name, bool(curated_files))
+                       for name in chosen]
+            report.jobs += [future.result() for future in futures]
+    finally:
+        _delete_quietly(client, work)
+        report.wall_seconds = time.monotonic() - started
+    if report.failed:
+        raise MapReduceError(f"{day}: {len(report.failed)} job(s) failed: "
+                             + "; ".join(job.error or job.name for job in report.failed))
+    log.info("MapReduce stage for %s done in %.1f s: %d raw lines, %d curated, %d quarantined, %d noindex skipped",
+             day, report.wall_seconds, report.raw_lines, report.curated, report.quarantined, report.noindex_skipped)
+    return report
+
+
+def raw_partitions(client, lake, day: dt.date) -> list[str]:
+    """The day's raw partitions (one per instance) that hold at least one finished file."""
+    base = posixpath.dirname(posixpath.dirname(lake.raw_day_glob(day)))
+    try:
+        instances = client.list(base)
+    except HdfsError:
+        return []
+    partitions = []
+    for instance in sorted(instances):
+        if instance.startswith("instance="):
+            partition = posixpath.join(base, instance, f"dt={day.isoformat()}")
+            if list_files(client, partition):
+                partitions.append(partition)
+    return partitions
+
+
+def _curate(settings, client, lake, day, work, log_dir, report: DayReport) -> JobReport:
+    curated_zone, quarantine_zone = lake.curated(day), lake.quarantine("curate", day)
+    output = posixpath.join(work, "curate")
+    partitions = raw_partitions(client, lake, day)
+    report.raw_partitions = partitions
+    job = JobReport(name="curate", status="succeeded", output=curated_zone)
+    if not partitions:
+        log.warning("%s: no raw input under %s: writing empty curated and quarantine partitions",
+                    day, lake.raw_day_glob(day))
+        job.status = "no-input"
+    else:
+        log.info("curate %s: %d raw partition(s): %s", day, len(partitions),
+                 ", ".join(posixpath.basename(posixpath.dirname(path)) for path in partitions))
+        extra = ["--libjars", require_libjar(), "--pseudonymize", "1" if settings.pseudonymize else "0"]
+        key_file = _pseudonym_key_file(settings) if settings.pseudonymize else None
+        try:
+            if key_file:
+                extra += ["--files", f"{key_file}#{PSEUDONYM_KEY_FILE}"]
+            run = _run(job, MRCurate, settings, day=day, inputs=[lake.raw_day_glob(day)], output=output,
+                       log_dir=log_dir, extra_args=extra, reducers=CURATE_REDUCERS)
+        finally:
+            if key_file:
+                os.unlink(key_file)
+        if run is None:
+            raise MapReduceError(f"{day}: {job.error}")
+    _move_into_zone(client, posixpath.join(output, CURATED), curated_zone)
+    _move_into_zone(client, posixpath.join(output, QUARANTINE), quarantine_zone)
+    if job.status == "succeeded":
+        log.info("curate %s: %d raw lines → %d curated statuses (%d duplicate copies), %d quarantined, "
+                 "%d noindex statuses skipped, in %.1f s", day, job.counter("datalake", "raw_lines"),
+                 job.counter("datalake", "curated_statuses"), job.counter("datalake", "duplicate_copies"),
+                 job.counter("datalake", "quarantined"), job.counter("datalake", "noindex_statuses"),
+                 job.wall_seconds)
+    return job
+
+
+def _metric(settings, client, lake, day, work, log_dir, name: str, has_input: bool) -> JobReport:
+    zone = lake.aggregates(name, day)
+    output = posixpath.join(work, name)
+    job = JobReport(name=name, status="succeeded", output=zone)
+    if not has_input:
+        job.status = "no-input"
+    else:
+        log.info("%s %s: running", name, day)
+        if _run(job, METRIC_JOBS[name], settings, day=day, inputs=[lake.curated(day)], output=output,
+                log_dir=log_dir, reducers=METRIC_REDUCERS) is None:
+            return job
+    try:
+        _move_into_zone(client, output, zone)
+    except LakeError as error:
+        job.status, job.error = "failed", f"{name}: {error}"
+        return job
+    if job.status == "succeeded":
+        log.info("%s %s: %d statuses → %d rows in %.1f s", name, day, job.counter("datalake", "statuses"),
+                 job.records_out, job.wall_seconds)
+    return job
+
+
+def _run(job: JobReport, job_class, settings, *, day, inputs, output, log_dir: Path, extra_args=(),
+         reducers=None) -> JobRun | None:
+    job_name = f"datalake-{job.name}-{day.isoformat()}"
+    try:
+        run = run_job(job_class, settings, name=job.name, job_name=job_name, inputs=inputs, output_dir=output,
+                      log_file=log_dir / f"{job.name}.log", extra_args=extra_args, reducers=reducers)
+    except MapReduceError as error:
+        job.status, job.error, job.log_file = "failed", str(error), str(log_dir / f"{job.name}.log")
+        log.error("%s", error)
+        return None
+    job.wall_seconds, job.counters, job.job_id, job.log_file = run.wall_seconds, run.counters, run.job_id, run.log_file
+    return run
+
+
+def _pseudonym_key_file(settings: Settings) -> str:
+    """The HMAC key in a mode-600 temp file, for the distributed cache (--files): never on a
+    command line, in the job configuration (JobHistory shows it) or in the lake."""
+    try:
+        key = settings.require_pseudonym_key()
+    except ConfigError as error:
+        raise MapReduceError(f"curate: {error}") from error
+    handle, path = tempfile.mkstemp(prefix="datalake-pseudonym-", suffix=".key")  # mode 600
+    with os.fdopen(handle, "wb") as key_file:
+        key_file.write(key)
+    return path
+
+
+def _move_into_zone(client, source: str, zone: str) -> None:
+    """Move a job's output directory into its zone; no output (e.g. no bad line) → an empty partition."""
+    if client.status(source, strict=False) is None:
+        client.makedirs(source)
+    replace_directory(client, source, zone)
+
+
+def _delete_quietly(client, path: str) -> None:
+    try:
+        client.delete(path, recursive=True)
+    except Exception as error:  # noqa: BLE001 - scratch cleanup must not hide the run's outcome
+        log.warning("could not delete the work dir %s: %s", path, error)
