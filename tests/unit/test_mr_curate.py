@@ -1,0 +1,129 @@
+"""The curate job run through mrjob on raw files of two instances; the expected curated records,
+quarantine records and counters are written out by hand."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mapreduce.hadoop import package_zip
+from mapreduce.mr_curate import MRCurate
+from tests.fixtures.mapreduce.statuses import DELETE, hashtag, line, link, modified, status
+
+ANN_1 = "https://alpha.example/users/ann/statuses/1"
+BOB_1 = "https://beta.example/users/bob/statuses/7"
+GAMMA = "https://gamma.example/users/gil/statuses/3"
+DELTA = "https://delta.example/users/dot/statuses/4"
+NOINDEX = "https://alpha.example/users/shy/statuses/5"
+
+ALPHA = [
+    # ann's status on her own instance: the origin copy wins whatever the other copies say
+    status(local_id="113500000000000001", uri=ANN_1, acct="Ann", host="alpha.example", language="EN", followers=12,
+           favourites=3, reblogs=2, replies=1, tags=["Python"], media=["image"],
+           content="<p>" + link("https://www.Example.com/a") + " 😀 " + hashtag("Python", "alpha.example") + "</p>"),
+    # a gamma status as alpha sees it: fewer interactions than beta's copy
+    status(local_id="113500000000000002", uri=GAMMA, acct="gil@gamma.example", host="alpha.example",
+           created_at="2026-11-18T08:00:00.000Z", favourites=1, followers=40, language=None),
+    # a delta status, same interactions on alpha and beta: the smaller raw line wins (alpha's id is smaller)
+    status(local_id="113500000000000003", uri=DELTA, acct="dot@delta.example", host="alpha.example",
+           created_at="2026-11-18T09:00:00.000Z", favourites=2, followers=7, account_created_at=None),
+    # an account that opted out of indexing (#NoBot in its note)
+    status(local_id="113500000000000004", uri=NOINDEX, acct="shy", host="alpha.example",
+           note="<p>" + hashtag("NoBot", "alpha.example") + "</p>"),
+]
+BETA = [
+    status(local_id="113600000000000001", uri=ANN_1, acct="ann@alpha.example", host="beta.example", language="EN",
+           followers=11, favourites=30, reblogs=2, replies=1, tags=["Python"], media=["image"],
+           content="<p>" + link("https://www.Example.com/a") + " 😀 " + hashtag("Python", "beta.example") + "</p>"),
+    status(local_id="113600000000000002", uri=BOB_1, acct="bob", host="beta.example", language="zh-TW",
+           followers=0, content="<p>hello</p>", account_created_at="2025-01-15T00:00:00.000Z",
+           tags=["日本語"], emojis=["blobcat"], media=["video", "gifv"]),
+    status(local_id="113600000000000003", uri=GAMMA, acct="gil@gamma.example", host="beta.example",
+           created_at="2026-11-18T08:00:00.000Z", favourites=5, followers=41, language=None),
+    status(local_id="113600000000000004", uri=DELTA, acct="dot@delta.example", host="beta.example",
+           created_at="2026-11-18T09:00:00.000Z", favourites=2, followers=8, account_created_at=None),
+    status(local_id="113600000000000005", uri=NOINDEX, acct="shy@alpha.example", host="beta.example",
+           note="<p>just a note</p>"),
+]
+TRUNCATED = line(ALPHA[0])[:120]
+NO_ACCOUNT = line(modified(ALPHA[0], uri="https://alpha.example/users/ann/statuses/99", account=DELETE))
+NOT_UTF8 = b'{"uri": "https://beta.example/x", "content": "\xff\xfe"}'
+
+
+@pytest.fixture(scope="module")
+def raw_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("raw")
+    for instance, statuses, extra in (("alpha.example", ALPHA, [TRUNCATED, NO_ACCOUNT]), ("beta.example", BETA, [NOT_UTF8])):
+        partition = root / f"instance={instance}" / "dt=2026-11-18"
+        partition.mkdir(parents=True)
+        (partition / "part-1-9.jsonl").write_bytes(b"\n".join([line(s) for s in statuses] + extra) + b"\n")
+    return root
+
+
+def run_curate(raw_dir, *args, runner="inline"):
+    inputs = [str(raw_dir / "instance=alpha.example" / "dt=2026-11-18"), str(raw_dir / "instance=beta.example" / "dt=2026-11-18")]
+    extra = ["--py-files", package_zip(raw_dir / "py-files")] if runner == "local" else []
+    job = MRCurate(args=["-r", runner, "--no-conf", *extra, *args, *inputs])
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        output = {"curated": [], "quarantine": []}
+        for directory, record in job.parse_output(job_runner.cat_output()):
+            output[directory].append(record)
+        counters = job_runner.counters()[0]["datalake"]
+    return output, counters
+
+
+EXPECTED_CURATED = sorted([
+    {"uri": ANN_1, "created_at": "2026-11-18T10:00:00.000Z", "language": "en", "user": "ann@alpha.example",
+     "followers": 12, "account_month": "2024-05", "interactions": 6, "link_hosts": ["example.com"],
+     "media_types": ["image"], "tags": ["python"], "emojis": ["😀"]},
+    {"uri": BOB_1, "created_at": "2026-11-18T10:00:00.000Z", "language": "zh-tw", "user": "bob@beta.example",
+     "followers": 0, "account_month": "2025-01", "interactions": 0, "link_hosts": [],
+     "media_types": ["gifv", "video"], "tags": ["日本語"], "emojis": [":blobcat:"]},
+    {"uri": GAMMA, "created_at": "2026-11-18T08:00:00.000Z", "language": "und", "user": "gil@gamma.example",
+     "followers": 41, "account_month": "2024-05", "interactions": 5, "link_hosts": [],
+     "media_types": [], "tags": [], "emojis": []},
+    {"uri": DELTA, "created_at": "2026-11-18T09:00:00.000Z", "language": "en", "user": "dot@delta.example",
+     "followers": 7, "account_month": None, "interactions": 2, "link_hosts": [],
+     "media_types": [], "tags": [], "emojis": []},
+], key=lambda record: record["uri"])
+
+
+def _sources(raw_dir, instance):
+    return f"file://{raw_dir}/instance={instance}/dt=2026-11-18/part-1-9.jsonl"
+
+
+def test_curate_dedupes_projects_and_quarantines(raw_dir):
+    output, counters = run_curate(raw_dir, "--pseudonymize", "0")
+    assert sorted(output["curated"], key=lambda record: record["uri"]) == EXPECTED_CURATED
+    assert sorted(output["quarantine"], key=lambda record: record["reason"]) == [
+        {"reason": "bad_json", "source": _sources(raw_dir, "alpha.example"), "line": TRUNCATED.decode()},
+        {"reason": "bad_utf8", "source": _sources(raw_dir, "beta.example"),
+         "line": '{"uri": "https://beta.example/x", "content": "\\xff\\xfe"}'},
+        {"reason": "missing_field:account", "source": _sources(raw_dir, "alpha.example"), "line": NO_ACCOUNT.decode()},
+    ]
+    assert counters == {
+        "raw_lines": 12, "quarantined": 3, "bad_json": 1, "bad_utf8": 1, "missing_field:account": 1,
+        "noindex_lines": 1, "noindex_statuses": 1, "noindex_copies": 2,
+        "curated_statuses": 4, "duplicate_copies": 3, "account_month_missing": 1,
+    }
+    assert counters["raw_lines"] == (counters["quarantined"] + counters["curated_statuses"]
+                                     + counters["duplicate_copies"] + counters["noindex_copies"])
+
+
+def test_curate_pseudonymizes_with_the_key_shipped_as_a_file(raw_dir, tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"test-key")
+    output, _ = run_curate(raw_dir, "--files", f"{key_file}#pseudonym.key", runner="local")
+    users = {record["uri"]: record["user"] for record in output["curated"]}
+    # HMAC-SHA256(b"test-key", handle)[:16], computed once with the hmac module
+    assert users[ANN_1] == "e504885da6e59923"
+    assert users[BOB_1] == "2143b8e0769a28c6"
+    assert not any("@" in user for user in users.values())
+    assert "ann@alpha.example" not in json.dumps(output["curated"])
+
+
+def test_curate_refuses_to_run_without_the_key_when_pseudonymizing(raw_dir):
+    with pytest.raises(Exception) as caught:
+        run_curate(raw_dir)
+    assert "pseudonym.key" in str(caught.value)
