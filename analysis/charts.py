@@ -14,10 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import textwrap
+
 import matplotlib
 import matplotlib.dates as mdates
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import ScaledTranslation
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from analysis import views
@@ -63,6 +67,7 @@ def _figure(height_in: float, coverage: FontCoverage | None = None) -> tuple[Fig
     with matplotlib.rc_context({"font.family": families, "font.size": 11, "axes.titlesize": 14,
                                 "axes.titleweight": "bold", "axes.labelsize": 11}):
         figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(figure)  # a renderer to measure text with before saving
         axes = figure.add_subplot()
     axes.spines[["top", "right"]].set_visible(False)
     return figure, axes
@@ -77,16 +82,36 @@ def _shorten(label: str) -> str:
     return label if len(label) <= MAX_LABEL_CHARS else label[:MAX_LABEL_CHARS - 1] + "…"
 
 
-def _subtitle(axes, text: str, coverage: FontCoverage | None = None) -> None:
-    axes.text(0.0, 1.01, text, transform=axes.transAxes, ha="left", va="bottom", fontsize=10,
-              color="#555555", **_text_style(coverage))
-
-
 def _title(axes, title: str, subtitle: str | None, coverage: FontCoverage | None) -> None:
+    """Bold title and a grey subtitle, both flush with the left edge of the plot.
+
+    Call it last: it lays the figure out once to measure the room right of the plot's left edge,
+    and wraps the subtitle to that width (so it is never cut off nor squeezes the plot).
+    """
     style = _text_style(coverage)
-    axes.set_title(title, loc="left", pad=22 if subtitle else 8, fontsize=14, fontweight="bold", **style)
-    if subtitle:
-        _subtitle(axes, subtitle, coverage)
+    figure = axes.figure
+    if not subtitle:
+        axes.set_title(title, loc="left", pad=8, fontsize=14, fontweight="bold", **style)
+        return
+    sub = axes.text(0.0, 1.0, subtitle, transform=axes.transAxes, ha="left", va="bottom", fontsize=10,
+                    color="#555555", **style)
+    sub.set_in_layout(False)  # its width is fitted below; its height is reserved by the title's pad
+    figure.draw_without_rendering()
+    renderer = figure.canvas.get_renderer()
+    room = (axes.bbox.x1 if figure.legends else figure.bbox.x1) - axes.bbox.x0 - 6
+    width = sub.get_window_extent(renderer).width
+    if width > room:
+        characters = max(20, int(len(subtitle) * room / width) - 1)
+        sub.set_text(textwrap.fill(subtitle, characters))
+    lines = sub.get_text().count("\n") + 1
+    sub.set_position((0.0, 1.0))
+    sub.set_transform(axes.transAxes + ScaledTranslation(0, 4 / 72, figure.dpi_scale_trans))
+    axes.set_title(title, loc="left", pad=4 + 4 + lines * 10 * 1.25, fontsize=14, fontweight="bold", **style)
+
+
+def _percent(share: float) -> str:
+    """0.004 → '<1%': a small share that is not zero does not read as 0 %."""
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 def _ranked_bars(labels: list[str], values: list[float], title: str, subtitle: str | None,
@@ -116,20 +141,24 @@ def _day_axis(axes, days: pd.DatetimeIndex) -> None:
     first, last = days.min(), days.max()
     span = (last - first).days + 1
     axes.set_xlim(first - pd.Timedelta(hours=14), last + pd.Timedelta(hours=14))
-    if span <= 16:
+    if span <= 8:
         axes.xaxis.set_major_locator(mdates.DayLocator())
-        axes.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%Y-%m-%d" if span <= 8 else "%m-%d"))
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%b %d"))
     else:
         locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
         axes.xaxis.set_major_locator(locator)
         axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _mark_missing_days(axes, missing: list[pd.Timestamp]) -> None:
+MISSING_LABEL = "no data loaded for the day"
+
+
+def _mark_missing_days(axes, missing: list[pd.Timestamp], legend: bool = True) -> None:
+    """Hatch the days inside the period that have no data, so a gap does not read as zero."""
     for index, day in enumerate(missing):
         axes.axvspan(day - pd.Timedelta(hours=10), day + pd.Timedelta(hours=10), color=MISSING_COLOR,
-                     hatch="//", fill=False, linewidth=0, label="no data loaded for the day" if index == 0 else None)
-    if missing:
+                     hatch="//", fill=False, linewidth=0, label=MISSING_LABEL if index == 0 else None)
+    if missing and legend:
         axes.legend(loc="upper left", frameon=False, fontsize=9)
 
 
@@ -190,7 +219,8 @@ def language_share_by_day(languages_daily: pd.DataFrame, top_n: int = MAX_SHARE_
     if shares.empty:
         raise NoData("language_table has no daily cells: no language share per day to show.")
     figure, axes = _figure(5.6, coverage)
-    colors = matplotlib.colormaps["tab10"].colors
+    # tab10 without its grey, which is kept for 'other'
+    colors = [color for index, color in enumerate(matplotlib.colormaps["tab10"].colors) if index != 7]
     bottom = pd.Series(0.0, index=shares.index)
     for index, language in enumerate(shares.columns):
         color = "#b0b0b0" if language == views.OTHER else colors[index % len(colors)]
@@ -198,14 +228,19 @@ def language_share_by_day(languages_daily: pd.DataFrame, top_n: int = MAX_SHARE_
                  label=LANGUAGE_NAMES.get(language, language), edgecolor="white", linewidth=0.5)
         bottom = bottom + shares[language]
     _day_axis(axes, shares.index)
+    _mark_missing_days(axes, views.missing_days(shares.index.to_series()), legend=False)
     axes.set_ylim(0, 100)
-    axes.yaxis.set_major_formatter(PercentFormatter(100))
+    axes.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
     axes.set_xlabel("Day (UTC)")
     axes.set_ylabel("Share of the day's statuses")
-    figure.legend(loc="outside right upper", title="Language", frameon=False, reverse=False)
+    handles, labels = axes.get_legend_handles_labels()
+    languages = [(handle, label) for handle, label in zip(handles, labels) if label != MISSING_LABEL][::-1]
+    missing = [(handle, label) for handle, label in zip(handles, labels) if label == MISSING_LABEL]
+    # top to bottom in the same order as the stack
+    figure.legend(*zip(*(languages + missing)), loc="outside right upper", title="Language", frameon=False)
     _title(axes, "Language share per day",
-           f"the {len(shares.columns) - (views.OTHER in shares.columns)} most used languages of the period; "
-           "the rest as 'other'", coverage)
+           f"the {len(shares.columns) - (views.OTHER in shares.columns)} most used languages of the period, "
+           f"the rest as 'other'; {_as_day(shares.index.min())} to {_as_day(shares.index.max())}", coverage)
     return Chart("Language share per day", figure, shares)
 
 
@@ -252,14 +287,14 @@ def media_share_by_day(media_daily: pd.DataFrame, languages_daily: pd.DataFrame,
     figure, axes = _figure(5.2, coverage)
     bars = axes.bar(shares.index, shares["share"] * 100, width=0.75, color=ACCENT_COLOR)
     if len(shares) <= 31:
-        axes.bar_label(bars, labels=[f"{share:.0%}\n{with_media:,} of {statuses:,}" if len(shares) <= 10
-                                     else f"{share:.0%}" for share, with_media, statuses in
+        axes.bar_label(bars, labels=[f"{_percent(share)}\n{with_media:,} of {statuses:,}" if len(shares) <= 10
+                                     else _percent(share) for share, with_media, statuses in
                                      zip(shares["share"], shares["with_media"], shares["statuses"])],
                        padding=3, fontsize=9)
     _day_axis(axes, shares.index)
     _mark_missing_days(axes, views.missing_days(shares.index.to_series()))
     axes.set_ylim(0, min(100, max(shares["share"].max() * 100 * 1.3, 5)))
-    axes.yaxis.set_major_formatter(PercentFormatter(100))
+    axes.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
     axes.set_xlabel("Day (UTC)")
     axes.set_ylabel("Statuses with ≥ 1 attachment")
     axes.grid(axis="y", color="#eeeeee")
@@ -280,7 +315,7 @@ def media_types(media_all_time: pd.DataFrame, coverage: FontCoverage | None = No
     subtitle = "a status with attachments of several types counts once for each type"
     if total:
         shares = types["count"] / total
-        value_labels = {value: f"{value:,}  ({share:.0%} of statuses with media)"
+        value_labels = {value: f"{value:,}  ({_percent(share)} of statuses with media)"
                         for value, share in zip(types["count"], shares)}
         subtitle = f"{total:,} statuses with media; " + subtitle
     else:
@@ -304,7 +339,7 @@ def top_emojis(emojis_all_time: pd.DataFrame, top_n: int = 15, coverage: FontCov
     ranked = views.top(emojis_all_time, "emoji", top_n)
     labels = [coverage.emoji_label(key) for key in ranked["emoji"]]
     data = ranked.assign(label=labels)
-    note = "" if coverage.has_emoji_font() else "; no emoji font installed: emojis shown by name"
+    note = "" if coverage.has_emoji_font() else "; no emoji font installed: emojis it lacks are named"
     figure, _ = _ranked_bars(
         labels, list(ranked["count"]), f"Top {len(ranked)} emojis, all days",
         f"statuses using the emoji (once per status), custom :shortcodes: and Unicode emojis{note}",
@@ -381,7 +416,7 @@ def _distribution(buckets: pd.Series, title: str, subtitle: str, xlabel: str,
     positions = list(range(len(buckets)))
     bars = axes.bar(positions, buckets.values, width=0.75, color=BAR_COLOR)
     total = buckets.sum()
-    axes.bar_label(bars, labels=[f"{count:,}\n{count / total:.0%}" if total else f"{count:,}"
+    axes.bar_label(bars, labels=[f"{count:,}\n{_percent(count / total)}" if total else f"{count:,}"
                                  for count in buckets.values], padding=3, fontsize=9)
     axes.set_xticks(positions, list(buckets.index))
     axes.set_ylim(0, buckets.max() * 1.25 if buckets.max() else 1)

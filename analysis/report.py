@@ -57,7 +57,7 @@ class ChartOutput:
         self._write_manifest()
         try:
             from IPython.display import Image
-            _display(Image(filename=str(png)))
+            _display(Image(filename=str(png), alt=f"Chart: {chart.title}"))
         except ImportError:
             pass
 

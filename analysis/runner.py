@@ -32,6 +32,7 @@ NOTEBOOK = Path(__file__).resolve().with_name("mastodon_analysis.ipynb")
 EXECUTED_NOTEBOOK = "mastodon_analysis.ipynb"
 HTML_EXPORT = "mastodon_analysis.html"
 KERNEL_NAME = "python3"
+TEMPLATES = Path(__file__).resolve().with_name("nbconvert_templates")
 
 
 class NotebookError(AnalysisError):
@@ -70,6 +71,21 @@ def check_kernel(kernel_name: str = KERNEL_NAME) -> str:
         f"({sys.executable}), so it would not see the project's packages. Run `python -m analysis` with the "
         "project's virtualenv (`. stack/env.sh`), or remove that kernelspec "
         f"(`jupyter kernelspec remove {kernel_name}`) so that the virtualenv's own is used.")
+
+
+def _kernel_manager_class():
+    from jupyter_client import AsyncKernelManager
+    from traitlets import default
+
+    class LocalSocketKernelManager(AsyncKernelManager):
+        """The kernel over Unix domain sockets (files in Jupyter's runtime dir) instead of TCP ports:
+        nothing listens on the network, and ipykernel has no unencrypted TCP to warn about."""
+
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+    return LocalSocketKernelManager
 
 
 @contextlib.contextmanager
@@ -114,7 +130,8 @@ def run_analysis(output_dir: str | Path, host: str, port: int, table_prefix: str
             papermill.execute_notebook(
                 str(NOTEBOOK), str(executed), parameters=parameters, kernel_name=kernel_name,
                 progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                cwd=str(output_dir), execution_timeout=cell_timeout_s, start_timeout=120)
+                cwd=str(output_dir), execution_timeout=cell_timeout_s, start_timeout=120,
+                kernel_manager_class=_kernel_manager_class())
     except PapermillExecutionError as exc:
         raise NotebookError(
             f"the notebook failed in cell [{exc.exec_count}]: {exc.ename}: {exc.evalue}. "
@@ -133,7 +150,8 @@ def export_html(notebook: Path, html: Path) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="analysis_report",
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     tmp = html.with_name(f".{html.name}.tmp")
     tmp.write_text(body, encoding="utf-8")
