@@ -180,8 +180,10 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
         _delete_quietly(client, work)
         report.wall_seconds = time.monotonic() - started
     if report.failed:
-        raise MapReduceError(f"{day}: {len(report.failed)} job(s) failed: "
-                             + "; ".join(job.error or job.name for job in report.failed))
+        error = MapReduceError(f"{day}: {len(report.failed)} job(s) failed: "
+                               + "; ".join(job.error or job.name for job in report.failed))
+        error.report = report  # what did run, for the caller to show
+        raise error
     log.info("MapReduce stage for %s done in %.1f s: %d raw lines, %d curated, %d quarantined, %d noindex skipped",
              day, report.wall_seconds, report.raw_lines, report.curated, report.quarantined, report.noindex_skipped)
     return report
