@@ -106,7 +106,7 @@ def write_sample_lake(connection: happybase.Connection, prefix: str, days: list[
                     cells[(key, day)] = count
         return cells
 
-    count_table("tag_table", spread(TAGS))
+    count_table("tag_table", spread(TAGS, skip_last_day=True))  # the latest day has no hashtag
     count_table("url_table", spread(DOMAINS))
     count_table("emoji_table", spread(EMOJIS))
     media = {}
