@@ -405,10 +405,16 @@ def winner_rank(is_origin: bool, interaction_count: int, raw_line: bytes) -> tup
     return (0 if is_origin else 1, -interaction_count, raw_line)
 
 
+#: characters that some line readers (Python's str.splitlines) take for line ends: escaped in
+#: our output lines, although JSON allows them raw (json.dumps always escapes \n and \r)
+_LINE_BREAKERS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029", 0x0B: "\\u000b", 0x0C: "\\u000c",
+                  0x1C: "\\u001c", 0x1D: "\\u001d", 0x1E: "\\u001e"}
+
+
 def encode_record(record: dict) -> bytes:
     """A curated or quarantine record as one compact UTF-8 JSON line (raises UnicodeEncodeError
     on lone surrogates, which a JSON ``\\ud800`` escape can smuggle in)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).translate(_LINE_BREAKERS).encode("utf-8")
 
 
 def quarantine_record(reason: str, source: str | None, raw_line: bytes) -> dict:

@@ -127,3 +127,25 @@ def test_curate_refuses_to_run_without_the_key_when_pseudonymizing(raw_dir):
     with pytest.raises(Exception) as caught:
         run_curate(raw_dir)
     assert "pseudonym.key" in str(caught.value)
+
+
+def test_malformed_corpus_is_quarantined_with_its_reasons_and_odd_records_are_kept(tmp_path):
+    from tests.fixtures.mapreduce.malformed import MALFORMED, ODD_BUT_VALID
+
+    partition = tmp_path / "instance=alpha.example" / "dt=2026-11-18"
+    partition.mkdir(parents=True)
+    (partition / "part-1-2.jsonl").write_bytes(b"\n".join([bad for bad, _ in MALFORMED] + [odd for odd, _ in ODD_BUT_VALID]) + b"\n")
+    job = MRCurate(args=["-r", "inline", "--no-conf", "--pseudonymize", "0", str(partition)])
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        output = list(job.parse_output(job_runner.cat_output()))
+        counters = job_runner.counters()[0]["datalake"]
+    quarantined = sorted((record["reason"], record["line"]) for directory, record in output if directory == "quarantine")
+    assert quarantined == sorted((reason, bad.decode("utf-8", "backslashreplace")) for bad, reason in MALFORMED)
+    assert counters["quarantined"] == len(MALFORMED) >= 50
+    assert counters["raw_lines"] == len(MALFORMED) + len(ODD_BUT_VALID)
+    assert counters["curated_statuses"] == len(ODD_BUT_VALID)
+    curated = {record["uri"]: record for directory, record in output if directory == "curated"}
+    for odd, expected in ODD_BUT_VALID:
+        record = curated[json.loads(odd)["uri"]]
+        assert {name: record[name] for name in expected} == expected
