@@ -104,7 +104,11 @@ def _run(args) -> int:
     for title, reason in result.no_data.items():
         print(f"  no chart: {title}: {reason}")
     if result.notes:
-        print(f"  {len(result.notes)} note(s) from reading HBase (cells left out), see the summary in the notebook")
+        print(f"  {len(result.notes)} note(s) from reading HBase (also in the notebook's summary):")
+        for note in result.notes[:5]:
+            print(f"    {note}")
+        if len(result.notes) > 5:
+            print(f"    … and {len(result.notes) - 5} more")
     return 0
 
 

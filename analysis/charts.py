@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import ScaledTranslation
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 
 from analysis import views
 from analysis.fonts import FontCoverage, detect_coverage
@@ -138,8 +138,14 @@ def _ranked_bars(labels: list[str], values: list[float], title: str, subtitle: s
 
 
 def _day_axis(axes, days: pd.DatetimeIndex) -> None:
+    """Dates on x: every day named for a week or less, else a concise month/day axis."""
     first, last = days.min(), days.max()
     span = (last - first).days + 1
+    if span == 1:  # one bar in a three-day wide window, one tick: no neighbour day looks "empty"
+        axes.set_xlim(first - pd.Timedelta(days=1.5), first + pd.Timedelta(days=1.5))
+        axes.xaxis.set_major_locator(FixedLocator([mdates.date2num(first)]))
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%b %d"))
+        return
     axes.set_xlim(first - pd.Timedelta(hours=14), last + pd.Timedelta(hours=14))
     if span <= 8:
         axes.xaxis.set_major_locator(mdates.DayLocator())
@@ -147,7 +153,21 @@ def _day_axis(axes, days: pd.DatetimeIndex) -> None:
     else:
         locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
         axes.xaxis.set_major_locator(locator)
-        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+
+
+def _day_bar_width(days: pd.DatetimeIndex) -> float:
+    """Bar width in days: gaps between bars while they are few, nearly touching when they are many."""
+    return 0.75 if (days.max() - days.min()).days < 45 else 0.95
+
+
+def _period(days: pd.DatetimeIndex) -> str:
+    first, last = _as_day(days.min()), _as_day(days.max())
+    return f"on {first}" if first == last else f"{first} to {last}"
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {plural or word + 's'}"
 
 
 MISSING_LABEL = "no data loaded for the day"
@@ -176,7 +196,7 @@ def statuses_per_day(languages_daily: pd.DataFrame, coverage: FontCoverage | Non
                      "run the DAG (or the HBase loader) for at least one day.")
     missing = views.missing_days(per_day.index.to_series())
     figure, axes = _figure(5.2, coverage)
-    bars = axes.bar(per_day.index, per_day.values, width=0.75, color=BAR_COLOR)
+    bars = axes.bar(per_day.index, per_day.values, width=_day_bar_width(per_day.index), color=BAR_COLOR)
     if len(per_day) <= 31:
         axes.bar_label(bars, labels=[f"{value:,}" for value in per_day.values], padding=3, fontsize=10)
     _day_axis(axes, per_day.index)
@@ -188,10 +208,9 @@ def statuses_per_day(languages_daily: pd.DataFrame, coverage: FontCoverage | Non
     axes.set_ylabel("Statuses")
     axes.grid(axis="y", color="#eeeeee")
     axes.set_axisbelow(True)
-    subtitle = (f"{per_day.sum():,} statuses over {len(per_day)} day(s), "
-                f"{_as_day(per_day.index.min())} to {_as_day(per_day.index.max())}")
+    subtitle = f"{_plural(per_day.sum(), 'status', 'statuses')} over {_plural(len(per_day), 'day')}, {_period(per_day.index)}"
     if missing:
-        subtitle += f"; {len(missing)} day(s) without data"
+        subtitle += f"; {_plural(len(missing), 'day')} without data"
     _title(axes, "Statuses per day", subtitle, coverage)
     return Chart("Statuses per day", figure, per_day)
 
@@ -224,8 +243,9 @@ def language_share_by_day(languages_daily: pd.DataFrame, top_n: int = MAX_SHARE_
     bottom = pd.Series(0.0, index=shares.index)
     for index, language in enumerate(shares.columns):
         color = "#b0b0b0" if language == views.OTHER else colors[index % len(colors)]
-        axes.bar(shares.index, shares[language] * 100, bottom=bottom * 100, width=0.75, color=color,
-                 label=LANGUAGE_NAMES.get(language, language), edgecolor="white", linewidth=0.5)
+        axes.bar(shares.index, shares[language] * 100, bottom=bottom * 100, width=_day_bar_width(shares.index),
+                 color=color, label=LANGUAGE_NAMES.get(language, language), edgecolor="white",
+                 linewidth=0.5 if len(shares) <= 45 else 0)
         bottom = bottom + shares[language]
     _day_axis(axes, shares.index)
     _mark_missing_days(axes, views.missing_days(shares.index.to_series()), legend=False)
@@ -238,9 +258,10 @@ def language_share_by_day(languages_daily: pd.DataFrame, top_n: int = MAX_SHARE_
     missing = [(handle, label) for handle, label in zip(handles, labels) if label == MISSING_LABEL]
     # top to bottom in the same order as the stack
     figure.legend(*zip(*(languages + missing)), loc="outside right upper", title="Language", frameon=False)
-    _title(axes, "Language share per day",
-           f"the {len(shares.columns) - (views.OTHER in shares.columns)} most used languages of the period, "
-           f"the rest as 'other'; {_as_day(shares.index.min())} to {_as_day(shares.index.max())}", coverage)
+    named = len(shares.columns) - (views.OTHER in shares.columns)
+    which = (f"the {named} most used languages of the period, the rest as 'other'"
+             if views.OTHER in shares.columns else f"all {_plural(named, 'language')}")
+    _title(axes, "Language share per day", f"{which}; {_period(shares.index)}", coverage)
     return Chart("Language share per day", figure, shares)
 
 
@@ -285,7 +306,7 @@ def media_share_by_day(media_daily: pd.DataFrame, languages_daily: pd.DataFrame,
         raise NoData("the days with media counts have no statuses in language_table, so no share can be "
                      "computed: check that the languages job ran for the same days.")
     figure, axes = _figure(5.2, coverage)
-    bars = axes.bar(shares.index, shares["share"] * 100, width=0.75, color=ACCENT_COLOR)
+    bars = axes.bar(shares.index, shares["share"] * 100, width=_day_bar_width(shares.index), color=ACCENT_COLOR)
     if len(shares) <= 31:
         axes.bar_label(bars, labels=[f"{_percent(share)}\n{with_media:,} of {statuses:,}" if len(shares) <= 10
                                      else _percent(share) for share, with_media, statuses in
@@ -301,7 +322,8 @@ def media_share_by_day(media_daily: pd.DataFrame, languages_daily: pd.DataFrame,
     axes.set_axisbelow(True)
     overall = shares["with_media"].sum() / shares["statuses"].sum()
     _title(axes, "Share of statuses with media, per day",
-           f"image, video, GIF or audio attachments; {overall:.1%} over the {len(shares)} day(s)", coverage)
+           f"image, video, GIF or audio attachments; {overall:.1%} over {_plural(len(shares), 'day')}, "
+           f"{_period(shares.index)}", coverage)
     return Chart("Share of statuses with media", figure, shares)
 
 
@@ -352,23 +374,27 @@ def accounts_by_creation_month(growth_all_time: pd.DataFrame, coverage: FontCove
     per_month = views.accounts_by_month(growth_all_time)
     if per_month.empty:
         raise NoData("croissance_table has no data:count cells: no account creation month has been loaded yet.")
+    # every month of the range, so that a month without accounts shows as a zero, not as no month
+    per_month = per_month.reindex(pd.date_range(per_month.index.min(), per_month.index.max(), freq="MS"),
+                                  fill_value=0).rename_axis("month")
+    months = len(per_month)
     figure, axes = _figure(5.2, coverage)
-    bars = axes.bar(per_month.index, per_month.values, width=24, align="edge", color=BAR_COLOR)
-    if len(per_month) <= 12:
-        axes.bar_label(bars, labels=[f"{value:,}" for value in per_month.values], padding=3, fontsize=10)
-    first, last = per_month.index.min(), per_month.index.max()
-    axes.set_xlim(first - pd.Timedelta(days=20), last + pd.Timedelta(days=45))
-    months = (last.year - first.year) * 12 + last.month - first.month + 1
-    if months <= 14:
-        axes.xaxis.set_major_locator(mdates.MonthLocator())
-        axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
-        for label in axes.get_xticklabels():
-            label.set_rotation(45 if months > 6 else 0)
-            label.set_horizontalalignment("right" if months > 6 else "center")
+    if months <= 24:
+        positions = list(range(months))
+        bars = axes.bar(positions, per_month.values, width=0.75, color=BAR_COLOR)
+        tilted = months > 8
+        axes.set_xticks(positions, [f"{month:%Y-%m}" for month in per_month.index], rotation=45 if tilted else 0,
+                        ha="right" if tilted else "center", rotation_mode="anchor" if tilted else "default")
+        _center_slots(axes, months)
     else:
+        bars = axes.bar(per_month.index + pd.Timedelta(days=15), per_month.values, width=26, color=BAR_COLOR)
         locator = mdates.AutoDateLocator(minticks=4, maxticks=12)
         axes.xaxis.set_major_locator(locator)
-        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+        axes.set_xlim(per_month.index.min() - pd.Timedelta(days=20),
+                      per_month.index.max() + pd.Timedelta(days=50))
+    if months <= 12:
+        axes.bar_label(bars, labels=[f"{value:,}" for value in per_month.values], padding=3, fontsize=10)
     axes.set_ylim(0, per_month.max() * 1.18)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("Month the account was created")
@@ -377,7 +403,7 @@ def accounts_by_creation_month(growth_all_time: pd.DataFrame, coverage: FontCove
     axes.set_axisbelow(True)
     recent = per_month[per_month.index >= per_month.index.max() - pd.DateOffset(months=11)].sum()
     _title(axes, "Accounts by creation month",
-           f"{per_month.sum():,} distinct accounts; {recent:,} created in the 12 months up to "
+           f"{_plural(per_month.sum(), 'distinct account')}; {recent:,} created in the 12 months up to "
            f"{per_month.index.max():%Y-%m}", coverage)
     data = per_month.rename_axis("month").reset_index()
     data["month"] = data["month"].dt.strftime("%Y-%m")
@@ -391,8 +417,8 @@ def engagement_rate_distribution(users_all_time: pd.DataFrame, coverage: FontCov
     buckets = views.decade_buckets(users_all_time["engagement_rate"], smallest_exponent=-3, integer=False)
     median = users_all_time["engagement_rate"].median()
     figure, axes = _distribution(buckets, "Engagement rate of accounts, all days",
-                                 f"interactions per toot per follower; {len(users_all_time):,} pseudonymous "
-                                 f"accounts; median {median:.4f}",
+                                 f"interactions per toot per follower; "
+                                 f"{_plural(len(users_all_time), 'pseudonymous account')}; median {median:.4f}",
                                  "Engagement rate (bucket includes its lower edge)", coverage)
     return Chart("Engagement rate distribution", figure, buckets.rename_axis("bucket").reset_index())
 
@@ -404,10 +430,16 @@ def followers_distribution(users_all_time: pd.DataFrame, coverage: FontCoverage 
     buckets = views.decade_buckets(users_all_time["followers"], smallest_exponent=0, integer=True)
     median = users_all_time["followers"].median()
     figure, axes = _distribution(buckets, "Followers of accounts",
-                                 f"followers at the account's latest status; {len(users_all_time):,} "
-                                 f"pseudonymous accounts; median {median:,.0f}",
+                                 f"followers at the account's latest status; "
+                                 f"{_plural(len(users_all_time), 'pseudonymous account')}; median {median:,.0f}",
                                  "Followers", coverage)
     return Chart("Followers distribution", figure, buckets.rename_axis("bucket").reset_index())
+
+
+def _center_slots(axes, count: int, minimum: int = 5) -> None:
+    """Categorical bars keep their width when they are few: the axis always has room for ``minimum``."""
+    pad = max(0.0, (minimum - count) / 2)
+    axes.set_xlim(-0.6 - pad, count - 0.4 + pad)
 
 
 def _distribution(buckets: pd.Series, title: str, subtitle: str, xlabel: str,
@@ -419,6 +451,7 @@ def _distribution(buckets: pd.Series, title: str, subtitle: str, xlabel: str,
     axes.bar_label(bars, labels=[f"{count:,}\n{_percent(count / total)}" if total else f"{count:,}"
                                  for count in buckets.values], padding=3, fontsize=9)
     axes.set_xticks(positions, list(buckets.index))
+    _center_slots(axes, len(buckets))
     axes.set_ylim(0, buckets.max() * 1.25 if buckets.max() else 1)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(xlabel)

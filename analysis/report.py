@@ -70,7 +70,8 @@ class ChartOutput:
 
     def overview(self) -> str:
         """Markdown: which PNG holds which chart, and which charts had no data."""
-        lines = ["## Files", "", f"Charts saved as PNG in `{self.output_dir}`:", ""]
+        drawn = sum(1 for entry in self.charts.values() if entry["png"])
+        lines = ["## Files", "", f"{drawn} of {len(self.charts)} charts saved as PNG in `{self.output_dir}`:", ""]
         for stem, entry in self.charts.items():
             if entry["png"]:
                 lines.append(f"- `{entry['png']}`: {entry['title']}")

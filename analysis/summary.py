@@ -92,7 +92,8 @@ def _notes(frames: LakeFrames) -> list[str]:
         return []
     shown = list(frames.notes[:10])
     more = len(frames.notes) - len(shown)
-    lines = ["**Notes from reading HBase** (cells that do not follow docs/data-formats.md are left out):", ""]
+    lines = ["**Notes from reading HBase** (a cell that does not follow docs/data-formats.md is left out "
+             "and named here):", ""]
     lines += [f"- {_md(note)}" for note in shown]
     if more:
         lines.append(f"- … and {more} more (see the log of `python -m analysis`)")

@@ -150,8 +150,13 @@ def test_accounts_by_creation_month():
                          pd.DataFrame({"month": ["2024-05", "2016-11", "2026-10"], "count": [7, 2, 12]}),
                          pd.DataFrame(columns=["month", "day", "count"]))
     chart = charts.accounts_by_creation_month(growth.all_time)
-    assert chart.data.to_dict("list") == {"month": ["2016-11", "2024-05", "2026-10"], "accounts": [2, 7, 12]}
-    assert sorted(patch.get_height() for patch in chart.axes.patches) == [2, 7, 12]
+    drawn = dict(zip(chart.data["month"], chart.data["accounts"]))
+    assert len(drawn) == 2 + 12 * 9 + 10  # 2016-11 .. 2026-10, months without accounts as zeros
+    assert {month: count for month, count in drawn.items() if count} == {"2016-11": 2, "2024-05": 7, "2026-10": 12}
+    assert sorted(patch.get_height() for patch in chart.axes.patches if patch.get_height()) == [2, 7, 12]
+    few = charts.accounts_by_creation_month(pd.DataFrame({"month": ["2026-09", "2026-11"], "count": [3, 25]}))
+    assert [label.get_text() for label in few.axes.get_xticklabels()] == ["2026-09", "2026-10", "2026-11"]
+    assert [patch.get_height() for patch in few.axes.patches] == [3, 0, 25]
 
 
 def test_distributions_count_every_account_once():
