@@ -25,7 +25,7 @@ from matplotlib.transforms import ScaledTranslation
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, PercentFormatter
 
 from analysis import views
-from analysis.fonts import FontCoverage, detect_coverage
+from analysis.fonts import BASE_FAMILY, FontCoverage, detect_coverage
 
 WIDTH_IN = 10.0
 DPI = 110
@@ -88,7 +88,8 @@ def _title(axes, title: str, subtitle: str | None, coverage: FontCoverage | None
     Call it last: it lays the figure out once to measure the room right of the plot's left edge,
     and wraps the subtitle to that width (so it is never cut off nor squeezes the plot).
     """
-    style = _text_style(coverage)
+    # titles hold no data labels, so no fallback font: a bold request to an emoji font only warns
+    style = {"fontfamily": BASE_FAMILY}
     figure = axes.figure
     if not subtitle:
         axes.set_title(title, loc="left", pad=8, fontsize=14, fontweight="bold", **style)

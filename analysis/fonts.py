@@ -59,9 +59,8 @@ class FontCoverage:
 
     def label(self, text: str) -> str:
         """``text`` with every character no font can draw replaced by readable text."""
-        drawable = "".join(char for char in text if char not in JOINERS)
-        if all(self.can_draw(char) for char in drawable):
-            return drawable
+        if not emoji.emoji_count(text) and all(self.can_draw(char) for char in text):
+            return text
         parts: list[str] = []
         unknown: list[str] = []  # consecutive characters no font draws, shown as one [U+… U+…] group
 
@@ -73,11 +72,8 @@ class FontCoverage:
         for token in emoji.analyze(text, non_emoji=True, join_emoji=True):
             if isinstance(token.value, emoji.EmojiMatch):
                 flush()
-                glyphs = "".join(char for char in token.value.emoji if char not in JOINERS)
-                if all(self.can_draw(char) for char in glyphs):
-                    parts.append(glyphs)
-                else:
-                    parts.append(f"[{emoji_name(token.value.emoji)}]")
+                glyph = self.emoji_glyph(token.value.emoji)
+                parts.append(glyph if glyph else f"[{emoji_name(token.value.emoji)}]")
             elif token.value in JOINERS:
                 continue
             elif self.can_draw(token.value):
@@ -88,16 +84,34 @@ class FontCoverage:
         flush()
         return "".join(parts)
 
+    def emoji_glyph(self, text: str) -> str | None:
+        """The one glyph to draw for an emoji, or None when no font draws it as one picture.
+
+        Matplotlib has no text shaping: a ZWJ sequence (👨‍👩‍👧), a flag (two regional
+        indicators) or a tag sequence would be drawn as separate pieces, which reads as garbage;
+        those are named instead. A skin-tone modifier is dropped from the glyph (the name keeps it).
+        """
+        base = "".join(char for char in text if char not in JOINERS and not _is_skin_tone(char))
+        if len(base) != 1 or "\u200d" in text or _is_regional_indicator(base):
+            return None
+        return base if self.can_draw(base) else None
+
     def emoji_label(self, key: str) -> str:
         """Label for an ``emoji_table`` row key: ':shortcode:' as is; a Unicode emoji as its glyph
-        and its name when a font draws it ("😀 grinning face"), else its name alone."""
+        and its name when a font draws it ("😀  grinning face"), else its name alone."""
         if len(key) > 2 and key.startswith(":") and key.endswith(":"):
             return self.label(key)
         name = emoji_name(key)
-        glyphs = "".join(char for char in key if char not in JOINERS)
-        if glyphs and all(self.can_draw(char) for char in glyphs):
-            return f"{glyphs}  {name}" if name != glyphs else glyphs
-        return name
+        glyph = self.emoji_glyph(key)
+        return f"{glyph}  {name}" if glyph else name
+
+
+def _is_skin_tone(char: str) -> bool:
+    return 0x1F3FB <= ord(char) <= 0x1F3FF
+
+
+def _is_regional_indicator(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
 
 
 def emoji_name(text: str) -> str:
@@ -105,7 +119,7 @@ def emoji_name(text: str) -> str:
     name = emoji.demojize(text, delimiters=("\x00", "\x00"))
     if name.count("\x00") == 2 and name.startswith("\x00") and name.endswith("\x00"):
         name = name.strip("\x00").replace("_", " ")
-        is_flag = all(0x1F1E6 <= ord(char) <= 0x1F1FF for char in text)
+        is_flag = all(_is_regional_indicator(char) for char in text)
         return f"flag: {name}" if is_flag else name
     if "\x00" in name:  # several emojis: name each
         return " ".join(part.replace("_", " ") for part in name.split("\x00") if part.strip())
