@@ -83,7 +83,7 @@ def _summary(args) -> int:
     from analysis.hbase_frames import load_frames
     from analysis.summary import summarize
 
-    print(summarize(load_frames(args.host, args.port, args.table_prefix)))
+    print(summarize(load_frames(args.host, args.port, args.table_prefix), markdown=False))
     return 0
 
 

@@ -167,8 +167,9 @@ def _period(days: pd.DatetimeIndex) -> str:
     return f"on {first}" if first == last else f"{first} to {last}"
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count:,} {word}" if count == 1 else f"{count:,} {plural or word + 's'}"
+def plural(count: int, word: str, plural_word: str | None = None) -> str:
+    """'1 day', '6 days', '1,234 statuses'."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {plural_word or word + 's'}"
 
 
 MISSING_LABEL = "no data loaded for the day"
@@ -209,9 +210,9 @@ def statuses_per_day(languages_daily: pd.DataFrame, coverage: FontCoverage | Non
     axes.set_ylabel("Statuses")
     axes.grid(axis="y", color="#eeeeee")
     axes.set_axisbelow(True)
-    subtitle = f"{_plural(per_day.sum(), 'status', 'statuses')} over {_plural(len(per_day), 'day')}, {_period(per_day.index)}"
+    subtitle = f"{plural(per_day.sum(), 'status', 'statuses')} over {plural(len(per_day), 'day')}, {_period(per_day.index)}"
     if missing:
-        subtitle += f"; {_plural(len(missing), 'day')} without data"
+        subtitle += f"; {plural(len(missing), 'day')} without data"
     _title(axes, "Statuses per day", subtitle, coverage)
     return Chart("Statuses per day", figure, per_day)
 
@@ -261,7 +262,7 @@ def language_share_by_day(languages_daily: pd.DataFrame, top_n: int = MAX_SHARE_
     figure.legend(*zip(*(languages + missing)), loc="outside right upper", title="Language", frameon=False)
     named = len(shares.columns) - (views.OTHER in shares.columns)
     which = (f"the {named} most used languages of the period, the rest as 'other'"
-             if views.OTHER in shares.columns else f"all {_plural(named, 'language')}")
+             if views.OTHER in shares.columns else f"all {plural(named, 'language')}")
     _title(axes, "Language share per day", f"{which}; {_period(shares.index)}", coverage)
     return Chart("Language share per day", figure, shares)
 
@@ -323,7 +324,7 @@ def media_share_by_day(media_daily: pd.DataFrame, languages_daily: pd.DataFrame,
     axes.set_axisbelow(True)
     overall = shares["with_media"].sum() / shares["statuses"].sum()
     _title(axes, "Share of statuses with media, per day",
-           f"image, video, GIF or audio attachments; {overall:.1%} over {_plural(len(shares), 'day')}, "
+           f"image, video, GIF or audio attachments; {overall:.1%} over {plural(len(shares), 'day')}, "
            f"{_period(shares.index)}", coverage)
     return Chart("Share of statuses with media", figure, shares)
 
@@ -404,7 +405,7 @@ def accounts_by_creation_month(growth_all_time: pd.DataFrame, coverage: FontCove
     axes.set_axisbelow(True)
     recent = per_month[per_month.index >= per_month.index.max() - pd.DateOffset(months=11)].sum()
     _title(axes, "Accounts by creation month",
-           f"{_plural(per_month.sum(), 'distinct account')}; {recent:,} created in the 12 months up to "
+           f"{plural(per_month.sum(), 'distinct account')}; {recent:,} created in the 12 months up to "
            f"{per_month.index.max():%Y-%m}", coverage)
     data = per_month.rename_axis("month").reset_index()
     data["month"] = data["month"].dt.strftime("%Y-%m")
@@ -419,7 +420,7 @@ def engagement_rate_distribution(users_all_time: pd.DataFrame, coverage: FontCov
     median = users_all_time["engagement_rate"].median()
     figure, axes = _distribution(buckets, "Engagement rate of accounts, all days",
                                  f"interactions per toot per follower; "
-                                 f"{_plural(len(users_all_time), 'pseudonymous account')}; median {median:.4f}",
+                                 f"{plural(len(users_all_time), 'pseudonymous account')}; median {median:.4f}",
                                  "Engagement rate (bucket includes its lower edge)", coverage)
     return Chart("Engagement rate distribution", figure, buckets.rename_axis("bucket").reset_index())
 
@@ -432,7 +433,7 @@ def followers_distribution(users_all_time: pd.DataFrame, coverage: FontCoverage 
     median = users_all_time["followers"].median()
     figure, axes = _distribution(buckets, "Followers of accounts",
                                  f"followers at the account's latest status; "
-                                 f"{_plural(len(users_all_time), 'pseudonymous account')}; median {median:,.0f}",
+                                 f"{plural(len(users_all_time), 'pseudonymous account')}; median {median:,.0f}",
                                  "Followers", coverage)
     return Chart("Followers distribution", figure, buckets.rename_axis("bucket").reset_index())
 

@@ -219,12 +219,19 @@ def test_summary_names_days_and_the_latest_day_leaders():
                       domains=count_frames("url_table", {("github.com", "2026-11-18"): 4,
                                                          ("example.org", "2026-11-16"): 9}))
     text = summarize(lake)
-    assert "2026-11-16 to 2026-11-18 (2 day(s) with data; no data for 2026-11-17)" in text
+    assert "2026-11-16 to 2026-11-18 (2 days with data; no data for 2026-11-17)" in text
     assert "### Latest day: 2026-11-18" in text
     assert "Top language: fr (45 statuses, 45% of the day)" in text
     assert "Top hashtag: none on 2026-11-18 (tag_table has no cell for that day)" in text
     assert "Top external link domain: github.com (4 statuses" in text
     assert "Tables that exist but hold no cell: tag_table, emoji_table, toot_with_media_table" in text
+
+
+def test_summary_escapes_data_in_markdown_only():
+    lake = empty_lake(languages=count_frames("language_table", LANGUAGES),
+                      tags=count_frames("tag_table", {("my_tag", "2026-11-18"): 4}))
+    assert "Top hashtag: \\#my\\_tag (4 statuses, 4% of the day)" in summarize(lake)
+    assert "Top hashtag: #my_tag (4 statuses, 4% of the day)" in summarize(lake, markdown=False)
 
 
 def test_chart_output_writes_png_and_manifest_and_clears_stale_charts(tmp_path):
