@@ -144,15 +144,18 @@ def _raw_status(record: dict, raw: str) -> RawStatus:
     return RawStatus(int(status_id), created_at if isinstance(created_at, str) else "", raw.encode("utf-8"))
 
 
+LINK_VALUE = re.compile(r'\s*,?\s*<([^>]*)>((?:\s*;\s*[^;,="]+\s*(?:=\s*(?:"[^"]*"|[^;,"]*))?)*)')
+LINK_PARAM = re.compile(r';\s*([^;,="\s]+)\s*(?:=\s*("[^"]*"|[^;,"]*))?')
+
+
 def parse_link_header(value: str | None) -> dict[str, str]:
     """``{rel: url}`` of an RFC 8288 Link header such as Mastodon's pagination links."""
-    links = {}
-    for part in re.finditer(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)', value or ""):
-        url, params = part.group(1), part.group(2)
-        rel = re.search(r'rel\s*=\s*"?([^";,]+)"?', params)
-        if rel:
-            for name in rel.group(1).split():
-                links[name] = url
+    links: dict[str, str] = {}
+    for link in LINK_VALUE.finditer(value or ""):
+        for name, param in LINK_PARAM.findall(link.group(2)):
+            if name.lower() == "rel":
+                for rel in param.strip().strip('"').split():
+                    links[rel] = link.group(1)
     return links
 
 
@@ -300,6 +303,10 @@ class InstanceClient:
         try:
             domain = self.request("reading the instance information (/api/v2/instance)", fetch)
         except MastodonAPIError as error:
+            if _status(error) == 401 and self._token:
+                raise CollectionError(self.describe(
+                    f"the instance API answered HTTP 401 ({_error_text(error)}): the configured access token was "
+                    "not accepted; check MASTODON_ACCESS_TOKEN or the Airflow connection `mastodon_default`")) from None
             raise CollectionError(self.describe(
                 f"the instance API answered HTTP {_status(error)} {_error_text(error)}; check that the URL in "
                 "MASTODON_INSTANCES is a Mastodon server")) from None

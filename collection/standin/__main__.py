@@ -112,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with running:
-        for domain, url in running.urls.items():
-            print(f"{domain} {url}", flush=True)
-        if args.urls_file:
+        if args.urls_file:  # before stdout, whose lines tell a waiting script that all is ready
             with open(args.urls_file, "w") as handle:
                 json.dump(running.urls, handle, indent=2)
+        for domain, url in running.urls.items():
+            print(f"{domain} {url}", flush=True)
         now = args.now or federation.end
         logging.info("serving %s: %d statuses a day from %s for %d days, now %s; Ctrl-C to stop", federation.domains,
                      federation.statuses_per_day, federation.start, federation.days, format_timestamp(now))

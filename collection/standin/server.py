@@ -211,13 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
             code, reason = instance.choose_error()
             body = f"<html><head><title>{code} {reason}</title></head><body><h1>{reason}</h1></body></html>"
             return self._send(code, body.encode(), "text/html; charset=utf-8", rate_headers)
-        authenticated = False
         token = self._bearer_token()
-        if token is not None:
-            if token != faults.access_token:
-                instance.count("invalid_token")
-                return self._json(401, {"error": "The access token is invalid"}, rate_headers)
-            authenticated = True
+        if token is not None and token == faults.access_token:
             instance.count("authenticated_requests")
 
         if path == "/api/v1/instance":
@@ -233,20 +228,25 @@ class _Handler(BaseHTTPRequestHandler):
             refusal = faults.refuse_local if local else faults.refuse_public
             scope = "local" if local else "remote" if remote else "all"
             return self._timeline(path, query, (scope, _truthy(query, "only_media"), None), refusal,
-                                  authenticated, rate_headers)
+                                  token, rate_headers)
         if path.startswith("/api/v1/timelines/tag/"):
             tag = urllib.parse.unquote(path[len("/api/v1/timelines/tag/"):])
             local, remote = _truthy(query, "local"), _truthy(query, "remote")
             scope = "local" if local else "remote" if remote else "all"
             return self._timeline(path, query, (scope, _truthy(query, "only_media"), normalize_tag(tag)),
-                                  faults.refuse_tag, authenticated, rate_headers)
+                                  faults.refuse_tag, token, rate_headers)
         return self._json(404, {"error": "Record not found"}, rate_headers)
 
-    def _timeline(self, path: str, query: dict, selection: tuple, refusal: int | None, authenticated: bool,
+    def _timeline(self, path: str, query: dict, selection: tuple, refusal: int | None, token: str | None,
                   rate_headers: dict) -> None:
         instance = self.instance
         instance.count("timeline_requests")
-        if refusal and not authenticated:
+        # Timelines check a token when one is sent (Mastodon's authorize_if_got_token!); the
+        # instance endpoints do not look at it.
+        if token is not None and token != instance.faults.access_token:
+            instance.count("invalid_token")
+            return self._json(401, {"error": "The access token is invalid"}, rate_headers)
+        if refusal and token is None:
             instance.count("refused")
             return self._json(refusal, {"error": REFUSAL_BODIES[refusal]}, rate_headers)
         try:
