@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -19,6 +20,8 @@ import zipfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+
+from mrjob.step import StepFailedException
 
 from datalake.settings import REPO_ROOT, Settings
 
@@ -83,6 +86,8 @@ def job_options(settings: Settings) -> JobOptions:
 LIBJAR = Path(os.environ.get("DATALAKE_MR_LIBJAR") or REPO_ROOT / ".cache" / "jars" / "datalake-mapreduce.jar")
 #: local directory of the per-job logs (mrjob's and Hadoop's output of each job)
 LOG_DIR = Path(os.environ.get("DATALAKE_MR_LOG_DIR") or REPO_ROOT / "var" / "log" / "mapreduce")
+#: Java package of the project's Hadoop classes (stack/java), shipped in LIBJAR
+PROJECT_CLASS_PREFIX = "datalake."
 JOBHISTORY_URL = os.environ.get("DATALAKE_JOBHISTORY_URL", "http://localhost:19888")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -168,6 +173,8 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
         "--cleanup-on-failure", "TMP",   # never leave shipped files (the pseudonym key) behind
         "--output-dir", hdfs_uri(output_dir),
     ]
+    if (getattr(job_class, "HADOOP_OUTPUT_FORMAT", None) or "").startswith(PROJECT_CLASS_PREFIX):
+        args += ["--libjars", require_libjar()]
     if reducers is not None:
         args += ["-D", f"mapreduce.job.reduces={reducers}"]
     for key, value in (jobconf or {}).items():
@@ -235,6 +242,30 @@ def _prefer_local_filesystem(runner) -> None:
         runner._fs = filesystem  # noqa: SLF001
 
 
+_PYTHON_ERROR = re.compile(r"^[A-Z]\w*(?:Error|Exception|Exit): .+")
+_JAVA_ERROR = re.compile(r"^(?:[a-z]\w*\.)+[A-Z]\w*(?:Error|Exception)(?:: .*)?$|.*class not found.*")
+
+
+def _last_error_line(log_path: Path) -> str:
+    """The cause of a failure as the job log shows it: the tasks' last Python exception, else the
+    last Java exception or streaming error."""
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    texts = [line.split("mrjob.logs.step:", 1)[-1].strip() for line in lines]
+    hadoop_errors = [line.split("mrjob.logs.step:", 1)[-1].strip() for line in lines if " ERROR mrjob.logs.step:" in line]
+    for text in reversed(texts):
+        if _PYTHON_ERROR.match(text):
+            return " - cause: " + text[:500]
+    if hadoop_errors:
+        return " - cause: " + hadoop_errors[-1][:500]
+    for text in reversed(texts):
+        if _JAVA_ERROR.match(text):
+            return " - cause: " + text[:500]
+    return ""
+
+
 def _merge_counters(per_step: list[dict]) -> dict[str, dict[str, int]]:
     merged: dict[str, dict[str, int]] = {}
     for step in per_step or ():
@@ -271,5 +302,10 @@ def _failure_message(name: str, job_name: str, runner, framework: str, log_path:
         task_error = (picked.get("task_error") or picked.get("hadoop_error") or {}).get("message", "")
         if task_error:
             cause = " - cause: " + " | ".join(task_error.strip().splitlines()[-3:])
+    if not cause:  # the local job runner prints the tasks' stderr into the job's own output
+        cause = _last_error_line(log_path)
+    what = str(error)
+    if isinstance(error, StepFailedException):  # its text repeats the whole hadoop command line
+        what = "the Hadoop Streaming step failed"
     return (f"MapReduce job {name} ({job_name}{', ' + job_id if job_id else ''}) failed on {framework}: "
-            f"{error}{cause}; {'; '.join(where)}")
+            f"{what}{cause}; {'; '.join(where)}")

@@ -22,7 +22,7 @@ from hdfs import HdfsError
 
 from datalake.lake import LakeError, hdfs_client, layout, list_files, replace_directory
 from datalake.settings import ConfigError, Settings
-from mapreduce.hadoop import LOG_DIR, JobRun, MapReduceError, job_options, require_libjar, run_job
+from mapreduce.hadoop import LOG_DIR, JobRun, MapReduceError, job_options, run_job
 from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
 from mapreduce.mr_emojis import MREmojis
 from mapreduce.mr_growth import MRGrowth
@@ -218,7 +218,7 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport) -> Jo
     else:
         log.info("curate %s: %d raw partition(s): %s", day, len(partitions),
                  ", ".join(posixpath.basename(posixpath.dirname(path)) for path in partitions))
-        extra = ["--libjars", require_libjar(), "--pseudonymize", "1" if settings.pseudonymize else "0"]
+        extra = ["--pseudonymize", "1" if settings.pseudonymize else "0"]
         key_file = _pseudonym_key_file(settings) if settings.pseudonymize else None
         try:
             if key_file:
