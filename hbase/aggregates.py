@@ -8,11 +8,11 @@ damaged file, and loading around it would silently lose data.
 """
 from __future__ import annotations
 
-import gzip
-import io
+import codecs
 import json
 import logging
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -142,11 +142,27 @@ def parse_lines(metric: str, lines: Iterable[str], source: str = "<lines>",
     return day
 
 
-def _lines_of(client, path: str) -> Iterator[str]:
-    """The text lines of one part file, streamed (gzip-compressed parts too)."""
-    with client.read(path) as raw:
-        stream = gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
-        yield from io.TextIOWrapper(stream, encoding="utf-8", newline="")
+def _lines_of(client, path: str, chunk_size: int = 1 << 20) -> Iterator[str]:
+    """The text lines of one part file, streamed in chunks (gzip-compressed ``.gz`` parts too)."""
+    gunzip = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32) if path.endswith(".gz") else None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    with client.read(path, chunk_size=chunk_size) as chunks:
+        for chunk in chunks:
+            if gunzip is not None:
+                data = gunzip.decompress(chunk)
+                while gunzip.eof and gunzip.unused_data:  # concatenated gzip members
+                    rest = gunzip.unused_data
+                    gunzip = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)
+                    data += gunzip.decompress(rest)
+                chunk = data
+            lines = (pending + decoder.decode(chunk)).split("\n")
+            pending = lines.pop()
+            for line in lines:
+                yield line + "\n"
+    pending += decoder.decode(gunzip.flush() if gunzip is not None else b"", final=True)
+    if pending:
+        yield pending
 
 
 def read_day(client, directory: str, metric: str) -> DayAggregates:
@@ -161,7 +177,7 @@ def read_day(client, directory: str, metric: str) -> DayAggregates:
         raise LoadError(f"HDFS: checking {directory} failed: {exc}; is HDFS running (`make status`)?") from exc
     if status is None or status.get("type") != "DIRECTORY":
         raise LoadError(f"no aggregates at {directory}: the {metric} job has not written this day; "
-                        f"run it first (Airflow task, or `python -m mapreduce ...`), then the load")
+                        "run that job for the day first (the DAG's task for it, or the mapreduce CLI), then the load")
     day = DayAggregates(metric, directory)
     for path in list_files(client, directory):
         day.files.append(path)
@@ -169,7 +185,7 @@ def read_day(client, directory: str, metric: str) -> DayAggregates:
             parse_lines(metric, _lines_of(client, path), source=path, into=day)
         except UnicodeDecodeError as exc:
             raise LoadError(f"{path}: not UTF-8 text ({exc}); re-run the {metric} job for that day") from None
-        except (HdfsError, OSError, EOFError) as exc:
+        except (HdfsError, OSError, EOFError, zlib.error) as exc:
             raise LoadError(f"HDFS: reading {path} failed: {type(exc).__name__}: {exc}; is HDFS running "
                             "(`make status`)? The load is safe to re-run.") from exc
     log.info("read %s: %d record(s) from %d file(s)%s", directory, len(day.records), len(day.files),
