@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import html
 import json
 import re
 import unicodedata
@@ -40,6 +41,7 @@ UNKNOWN_LANGUAGE = "und"
 TOOT_WITH_MEDIA = "toot_with_media"
 
 _INSTANCE_IN_PATH = re.compile(r"/instance=([^/]+)/")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _OPT_OUT_IN_NOTE = re.compile(r"#no(?:bot|index)(?![\w])", re.IGNORECASE)
 
 
@@ -115,7 +117,7 @@ def _optional_list(obj: dict, name: str, path: str, item_field: str | None) -> l
 def validate_status(status: dict) -> None:
     """Raise BadRecord when a field the metrics need is missing, of the wrong type or unusable."""
     uri = _require(status, "uri", "uri", str, allow_empty=False)
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in uri):
+    if _SPACE_OR_CONTROL.search(uri):
         raise BadRecord("bad_value:uri")
     created_at = _require(status, "created_at", "created_at", str)
     if parse_timestamp(created_at) is None:
@@ -240,19 +242,29 @@ class _ContentParser(HTMLParser):
         self.text.append(data)
 
 
-def _parse_content(content: str) -> _ContentParser:
+class Content(NamedTuple):
+    """A status's HTML content, parsed once: what a reader sees, and its links."""
+
+    text: str
+    links: list[tuple[str | None, list[str]]]   # (href, class tokens) of each <a>
+
+
+def parse_content(content: str) -> Content:
+    """Parse a status's HTML with html.parser (lenient: odd HTML gives what it understood)."""
+    if "<" not in content:  # plain text: nothing to parse, only entities to unescape
+        return Content(html.unescape(content) if "&" in content else content, [])
     parser = _ContentParser()
     try:
-        parser.feed(content or "")
+        parser.feed(content)
         parser.close()
-    except Exception:  # noqa: BLE001 - html.parser is lenient; keep what it understood of odd HTML
+    except Exception:  # noqa: BLE001 - keep what the parser understood of odd HTML
         pass
-    return parser
+    return Content("".join(parser.text), parser.links)
 
 
 def visible_text(content: str) -> str:
     """The text a reader sees: HTML tags removed, entities unescaped."""
-    return "".join(_parse_content(content).text)
+    return parse_content(content or "").text
 
 
 def normalize_host(host: str) -> str | None:
@@ -288,10 +300,11 @@ class Links(NamedTuple):
     without_host: int       # external <a> whose href has no usable host (counted, not crashed)
 
 
-def link_hosts(content: str) -> Links:
+def link_hosts(content: str | Content) -> Links:
     """Hosts of the ``<a href>`` of the content whose class has neither ``mention`` nor ``hashtag``."""
+    parsed = content if isinstance(content, Content) else parse_content(content or "")
     hosts, without_host = set(), 0
-    for href, classes in _parse_content(content).links:
+    for href, classes in parsed.links:
         if "mention" in classes or "hashtag" in classes:
             continue
         host = None
@@ -307,16 +320,26 @@ def link_hosts(content: str) -> Links:
     return Links(sorted(hosts), without_host)
 
 
-def unicode_emojis(content: str) -> list[str]:
+#: Emojis contain no ASCII character except a keycap's base (#, *, 0-9) at their start, so
+#: ``emoji_list`` only needs to look at these runs of a text; pure ASCII text has no emoji.
+_EMOJI_CANDIDATES = re.compile(r"[#*0-9]?[^\x00-\x7f]+")
+
+
+def unicode_emojis(content: str | Content) -> list[str]:
     """Distinct Unicode emojis (the ``emoji`` package's ``emoji_list``) in the content's visible text."""
+    text = content.text if isinstance(content, Content) else visible_text(content)
+    chunks = _EMOJI_CANDIDATES.findall(text)
+    if not chunks:
+        return []
     import emoji  # imported here: only the jobs that need it pay for loading its tables
 
-    return sorted({match["emoji"] for match in emoji.emoji_list(visible_text(content))})
+    return sorted({match["emoji"] for chunk in chunks for match in emoji.emoji_list(chunk)})
 
 
-def status_emojis(status: dict) -> list[str]:
+def status_emojis(status: dict, content: Content | None = None) -> list[str]:
     """Custom ``:shortcode:`` emojis plus Unicode emojis of the content (not the content warning)."""
-    return sorted(set(custom_emojis(status)) | set(unicode_emojis(status.get("content") or "")))
+    parsed = content if content is not None else parse_content(status.get("content") or "")
+    return sorted(set(custom_emojis(status)) | set(unicode_emojis(parsed)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,7 +395,8 @@ class Curated(NamedTuple):
 def curated_record(status: dict, instance_domain: str | None, pseudonym_key: bytes | None) -> Curated:
     """Project a validated status into the curated record (docs/data-formats.md)."""
     account = status["account"]
-    links = link_hosts(status["content"])
+    content = parse_content(status["content"])
+    links = link_hosts(content)
     month = account_month(account)
     record = {
         "uri": status["uri"],
@@ -385,7 +409,7 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
         "link_hosts": links.hosts,
         "media_types": media_types(status),
         "tags": tag_names(status),
-        "emojis": status_emojis(status),
+        "emojis": status_emojis(status, content),
     }
     return Curated(record, links.without_host, month is None)
 
@@ -405,16 +429,19 @@ def winner_rank(is_origin: bool, interaction_count: int, raw_line: bytes) -> tup
     return (0 if is_origin else 1, -interaction_count, raw_line)
 
 
-#: characters that some line readers (Python's str.splitlines) take for line ends: escaped in
-#: our output lines, although JSON allows them raw (json.dumps always escapes \n and \r)
-_LINE_BREAKERS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029", 0x0B: "\\u000b", 0x0C: "\\u000c",
-                  0x1C: "\\u001c", 0x1D: "\\u001d", 0x1E: "\\u001e"}
+#: characters that some line readers (Python's str.splitlines) take for line ends although JSON
+#: allows them raw in strings: escaped in our output lines (json.dumps escapes \n, \r and the
+#: other control characters itself)
+_LINE_BREAKERS = re.compile("[\x85\u2028\u2029]")
 
 
 def encode_record(record: dict) -> bytes:
     """A curated or quarantine record as one compact UTF-8 JSON line (raises UnicodeEncodeError
     on lone surrogates, which a JSON ``\\ud800`` escape can smuggle in)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).translate(_LINE_BREAKERS).encode("utf-8")
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    if _LINE_BREAKERS.search(text):
+        text = _LINE_BREAKERS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return text.encode("utf-8")
 
 
 def quarantine_record(reason: str, source: str | None, raw_line: bytes) -> dict:

@@ -305,3 +305,20 @@ def test_parse_curated_line():
     assert records.parse_curated_line(b'{"user": "u1", "language": "en"}') == {"user": "u1", "language": "en"}
     assert records.parse_curated_line(b"not json") is None
     assert records.parse_curated_line(b'{"language": "en"}') is None
+
+
+@pytest.mark.parametrize("text", [
+    "keycaps 1️⃣ #️⃣ *⃣ and 12️⃣ digits 123", "flags 🇫🇷🇩🇪 then 🏴󠁧󠁢󠁥󠁮󠁧󠁿 end", "zwj 👩🏽‍💻x👨‍👩‍👧‍👦", "© ® ™ ‼️ text",
+    "日本語😀のテキスト", "a😀b😀c", "mixed é ü ñ ❤️‍🔥 🫠", "plain ascii only", "",
+])
+def test_unicode_emojis_finds_what_emoji_list_finds_on_the_whole_text(text):
+    import emoji
+
+    assert records.unicode_emojis(text) == sorted({match["emoji"] for match in emoji.emoji_list(text)})
+
+
+def test_parse_content_once_for_text_and_links():
+    parsed = records.parse_content('<p>caf&eacute; <a href="https://x.example" class="">x</a><br>🎉</p>')
+    assert parsed.text == "café x\n🎉"
+    assert parsed.links == [("https://x.example", [])]
+    assert records.parse_content("plain &amp; simple") == records.Content("plain & simple", [])
