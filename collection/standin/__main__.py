@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--accounts-per-instance", type=int, default=40, help="accounts per origin (default 40)")
     data.add_argument("--reach", type=float, default=0.5,
                       help="probability that a status reaches each other instance (default 0.5)")
+    data.add_argument("--cache-days", type=int, default=4,
+                      help="rendered days kept in memory per instance (default 4; ~3.2 KB a status)")
     data.add_argument("--now", type=_moment, help="the servers' clock: serve statuses up to this time "
                                                   "(default: the end of the last day)")
     net = parser.add_argument_group("network")
@@ -89,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         federation = Federation(seed=args.seed, domains=domains, start=args.start, days=args.days,
                                 statuses_per_day=args.statuses_per_day,
-                                accounts_per_instance=args.accounts_per_instance, reach=args.reach)
+                                accounts_per_instance=args.accounts_per_instance, reach=args.reach,
+                                cache_days=args.cache_days)
         common = FaultConfig().updated({
             "error_rate": args.error_rate, "latency": args.latency, "slow_rate": args.slow_rate,
             "refuse_public": args.refuse_public, "refuse_local": args.refuse_local, "refuse_tag": args.refuse_tag,

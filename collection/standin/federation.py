@@ -185,6 +185,8 @@ class Federation:
     def __init__(self, seed: int = 1, domains=DEFAULT_DOMAINS, start: dt.date = dt.date(2026, 11, 17),
                  days: int = 2, statuses_per_day: int = 200, accounts_per_instance: int = 40,
                  reach: float = 0.5, cache_days: int = 4):
+        """``cache_days``: how many rendered days each instance keeps (a benchmark that pages a
+        long federation twice wants them all; the default keeps memory small)."""
         if not domains:
             raise ValueError("a federation needs at least one domain")
         if statuses_per_day < 0 or days < 1:
@@ -201,7 +203,8 @@ class Federation:
         self._lock = threading.RLock()
         self._days: OrderedDict[dt.date, list[Status]] = OrderedDict()
         self._entries: OrderedDict[tuple, list[Entry]] = OrderedDict()
-        self._cache_days = max(1, cache_days)
+        self._cache_days = max(1, cache_days)  # rendered days (bytes) per instance and selection
+        self._canonical_days = min(self._cache_days, 3)  # generated days, needed only while rendering
 
     def __repr__(self) -> str:
         return (f"Federation(seed={self.seed}, domains={self.domains}, start={self.start}, days={self.days}, "
@@ -338,7 +341,7 @@ class Federation:
                 return found
             statuses = self._generate_day(day)
             self._days[day] = statuses
-            while len(self._days) > self._cache_days:
+            while len(self._days) > self._canonical_days:
                 self._days.popitem(last=False)
             return statuses
 
