@@ -112,7 +112,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the 200k-status RSS run")
-    parser.add_argument("--ceiling-statuses", type=int, default=40_000, help="statuses of the ceiling run (default 40000)")
+    parser.add_argument("--ceiling-statuses", type=int, default=40_000,
+                        help="statuses of the ceiling run (default 40000)")
     parser.add_argument("--rate-limit", type=int, default=30, help="requests per window of the rate-limited run")
     parser.add_argument("--rate-window", type=float, default=10.0, help="seconds per window of the rate-limited run")
     parser.add_argument("--rate-windows", type=int, default=4, help="windows the rate-limited run lasts")

@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--retries", type=_positive, default=RetryPolicy.attempts,
                          help=f"attempts per request on 5xx answers and timeouts (default {RetryPolicy.attempts})")
     collect.add_argument("--backoff", type=float, default=RetryPolicy.initial_backoff,
-                         help=f"seconds before the first retry, doubling each time (default {RetryPolicy.initial_backoff})")
+                         help="seconds before the first retry, doubling each time "
+                              f"(default {RetryPolicy.initial_backoff})")
     collect.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines (default 5)")
     collect.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_verbosity(collect)
@@ -154,9 +155,9 @@ def _print_summary(outcomes: list, as_json: bool) -> None:
     errors = []
     for outcome in outcomes:
         if isinstance(outcome, CollectionResult):
-            state = "stopped by max_pages" if outcome.stopped_by_max_pages else "complete"
             rows.append((outcome.instance, str(outcome.pages), str(outcome.statuses), str(outcome.parts_written),
-                         f"{outcome.statuses_per_second:.0f}", _describe_id(outcome.high_water_id_after), state))
+                         f"{outcome.statuses_per_second:.0f}", _describe_id(outcome.high_water_id_after),
+                         outcome.state))
         else:
             errors.append(str(outcome))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]

@@ -53,6 +53,7 @@ class CollectionResult:
     pages: int = 0
     statuses: int = 0
     parts: list[str] = field(default_factory=list)  # HDFS paths of the parts written by this run
+    interval_over: bool = True  # False: the interval had not ended yet, a later run collects the rest
     high_water_id_before: str | None = None
     high_water_id_after: str | None = None
     stopped_by_max_pages: bool = False
@@ -65,6 +66,12 @@ class CollectionResult:
         return len(self.parts)
 
     @property
+    def state(self) -> str:
+        if self.stopped_by_max_pages:
+            return "stopped by max_pages"
+        return "complete" if self.interval_over else "caught up (the interval has not ended)"
+
+    @property
     def statuses_per_second(self) -> float:
         return self.statuses / self.seconds if self.seconds > 0 else 0.0
 
@@ -74,7 +81,8 @@ class CollectionResult:
                 "timeline": self.timeline, "pages": self.pages, "statuses": self.statuses,
                 "parts_written": self.parts_written, "parts": self.parts,
                 "high_water_id_before": self.high_water_id_before, "high_water_id_after": self.high_water_id_after,
-                "stopped_by_max_pages": self.stopped_by_max_pages, "retries": self.retries,
+                "stopped_by_max_pages": self.stopped_by_max_pages, "interval_over": self.interval_over,
+                "retries": self.retries,
                 "rate_limit_waits": self.rate_limit_waits, "seconds": round(self.seconds, 3)}
 
 
@@ -144,14 +152,16 @@ def collect_instance(settings: Settings, base_url: str, interval_start: dt.datet
             run.reconcile()
             run.page_through()
         except (HdfsError, LakeError, requests.exceptions.RequestException) as error:
+            problem = redact(_hdfs_problem(error, settings), token)
             raise CollectionError(client.describe(
-                f"the HDFS raw zone at {settings.webhdfs_url} failed ({redact(str(error), token)}); "
-                "check that HDFS answers (`make status`), then rerun: the run resumes where it stopped")) from None
+                f"reading or writing the raw zone on HDFS failed: {problem}; check that HDFS answers "
+                "(`make status`, DATALAKE_WEBHDFS_URL), then rerun: the run resumes where it stopped")) from None
         except ValueError as error:  # an unreadable checkpoint, or statuses out of id order
             raise CollectionError(client.describe(str(error))) from None
     finally:
         client.close()
     result.seconds = time.monotonic() - started
+    result.interval_over = result.interval_end <= dt.datetime.now(UTC)
     result.retries, result.rate_limit_waits = client.stats.retries, client.stats.rate_limit_waits
     if run.high_water_id is not None:
         result.high_water_id_after = str(run.high_water_id)
@@ -202,6 +212,14 @@ class _PartWriter:
     def _raise_if_failed(self) -> None:
         if self._error is not None:
             raise self._error
+
+
+def _hdfs_problem(error: Exception, settings: Settings) -> str:
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return f"WebHDFS at {settings.webhdfs_url} does not answer (connection failed)"
+    if isinstance(error, requests.exceptions.Timeout):
+        return f"WebHDFS at {settings.webhdfs_url} timed out"
+    return str(error)
 
 
 class _Run:
@@ -309,7 +327,8 @@ class _Run:
             log.warning("%s: status %d has no readable created_at (%r); filed under the date of its id",
                         self.label, status.status_id, status.created_at[:40])
             day = id_to_datetime(status.status_id).date()
-        if not self.result.interval_start.date() <= day <= (self.result.interval_end - dt.timedelta(microseconds=1)).date():
+        last_day = (self.result.interval_end - dt.timedelta(microseconds=1)).date()
+        if not self.result.interval_start.date() <= day <= last_day:
             self.outside_interval_days += 1
         return day
 
@@ -334,7 +353,7 @@ class _Run:
 
 
 def _log_summary(result: CollectionResult) -> None:
-    state = "stopped by max_pages" if result.stopped_by_max_pages else "complete"
+    state = result.state
     log.info("%s: %s: %d statuses in %d parts from %d pages in %.1fs (%.0f statuses/s, %d retries, "
              "%d rate-limit waits); high-water id %s -> %s", result.instance, state, result.statuses,
              result.parts_written, result.pages, result.seconds, result.statuses_per_second, result.retries,

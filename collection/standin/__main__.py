@@ -67,20 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--now", type=_moment, help="the servers' clock: serve statuses up to this time "
                                                   "(default: the end of the last day)")
     net = parser.add_argument_group("network")
-    net.add_argument("--port", type=int, default=0, help="port of the first instance, the next ones follow (default 0: free ports)")
+    net.add_argument("--port", type=int, default=0,
+                     help="port of the first instance, the next ones follow (default 0: free ports)")
     net.add_argument("--urls-file", help="also write {domain: base URL} as JSON to this file")
     net.add_argument("--log-requests", action="store_true", help="log every request on stderr")
-    faults = parser.add_argument_group("faults (for every instance; per instance with --faults-json or /_standin/config)")
+    faults = parser.add_argument_group(
+        "faults (for every instance; per instance with --faults-json or /_standin/config)")
     faults.add_argument("--error-rate", type=float, default=0.0, help="fraction of API requests answered 5xx")
     faults.add_argument("--latency", type=float, default=0.0, help="seconds added to answers")
-    faults.add_argument("--slow-rate", type=float, default=1.0, help="fraction of answers that get --latency (default 1)")
+    faults.add_argument("--slow-rate", type=float, default=1.0,
+                        help="fraction of answers that get --latency (default 1)")
     faults.add_argument("--refuse-public", type=_refusal, help="refuse the federated timeline with 401, 403 or 422")
     faults.add_argument("--refuse-local", type=_refusal, help="refuse the local timeline with 401, 403 or 422")
     faults.add_argument("--refuse-tag", type=_refusal, help="refuse hashtag timelines with 401, 403 or 422")
     faults.add_argument("--rate-limit", type=int, default=0, help="API requests per window (default 0: unlimited)")
     faults.add_argument("--rate-window", type=float, default=300.0, help="rate-limit window in seconds (default 300)")
     faults.add_argument("--legacy-instance-api", action="store_true", help="answer 404 on /api/v2/instance")
-    faults.add_argument("--faults-json", help='per-instance settings, e.g. \'{"beta.example": {"refuse_public": 422}}\'')
+    faults.add_argument("--faults-json",
+                        help='per-instance settings, e.g. \'{"beta.example": {"refuse_public": 422}}\'')
     return parser
 
 

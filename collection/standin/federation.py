@@ -232,7 +232,8 @@ class Federation:
         return from_epoch_ms(id_epoch_ms(status_id)).date()
 
     # Ground truth
-    def statuses(self, domain: str, day: dt.date, timeline: str = "public", until: dt.datetime | None = None) -> list[dict]:
+    def statuses(self, domain: str, day: dt.date, timeline: str = "public",
+                 until: dt.datetime | None = None) -> list[dict]:
         """The statuses ``domain`` serves for ``day`` on ``timeline`` (public, local, tag:<name>), oldest first.
 
         With ``until``, only those a server whose "now" is ``until`` serves (id time <= until).
@@ -321,7 +322,8 @@ class Federation:
             created = self.start - dt.timedelta(days=rng.randint(1, 36 * 30))
             followers = 0 if rng.random() < 0.15 else int(rng.paretovariate(1.2) * 10)
             emojis = tuple(rng.sample(CUSTOM_EMOJIS, 1)) if rng.random() < 0.2 else ()
-            display = username.capitalize() + (f" :{emojis[0]}:" if emojis else "") + (" 🌻" if rng.random() < 0.2 else "")
+            display = (username.capitalize() + (f" :{emojis[0]}:" if emojis else "")
+                       + (" 🌻" if rng.random() < 0.2 else ""))
             fields = (("Web", f'<a href="https://{username.lower()}.example.net" rel="me nofollow noopener" '
                               f'target="_blank">{username.lower()}.example.net</a>'),) if rng.random() < 0.3 else ()
             accounts.append(Account(
@@ -395,7 +397,7 @@ class Federation:
         return Status(
             origin=origin, account=account, created_ms=created_ms,
             origin_id=make_id(created_ms, rng.randrange(1 << 16)), day_index=day_index,
-            content=_content(rng, words, mentions, tags, links, unicode_emojis, emojis),
+            content=_content(rng, origin, words, mentions, tags, links, unicode_emojis, emojis),
             spoiler_text=spoiler, sensitive=bool(spoiler) or rng.random() < 0.05, language=language,
             tags=tags, emojis=emojis, media=media, poll=_poll(rng, words) if not media and rng.random() < 0.1 else None,
             mentions=mentions, replies=rng.randint(0, 3) * popularity, reblogs=rng.randint(0, 5) * popularity,
@@ -541,7 +543,8 @@ def _acct(account: Account, domain: str) -> str:
     return account.username if account.origin == domain else f"{account.username}@{account.origin}"
 
 
-def _content(rng, words, mentions, tags, links, unicode_emojis, custom_emojis) -> str:
+def _content(rng, origin, words, mentions, tags, links, unicode_emojis, custom_emojis) -> str:
+    """Content HTML as Mastodon renders it: mentions, words, emojis, links, then hashtags."""
     parts = [f'<span class="h-card" translate="no"><a href="{account.url}" class="u-url mention">@<span>'
              f"{account.username}</span></a></span>" for account in mentions]
     parts += rng.sample(words, min(len(words), rng.randint(3, 9)))
@@ -559,7 +562,7 @@ def _content(rng, words, mentions, tags, links, unicode_emojis, custom_emojis) -
     if rng.random() < 0.01:  # a link without a host, as odd HTML from other servers has
         parts.append('<a href="/relative/path">relative</a>')
     text = " ".join(parts)
-    hashtags = " ".join(f'<a href="https://{rng.choice(DEFAULT_DOMAINS)}/tags/{urllib.parse.quote(normalize_tag(tag))}" '
+    hashtags = " ".join(f'<a href="https://{origin}/tags/{urllib.parse.quote(normalize_tag(tag))}" '
                         f'class="mention hashtag" rel="tag">#<span>{tag}</span></a>' for tag in tags)
     return f"<p>{text}</p>" + (f"<p>{hashtags}</p>" if hashtags else "")
 
@@ -574,7 +577,8 @@ def _poll(rng: random.Random, words) -> dict:
 
 def _render_poll(status: Status, domain: str) -> dict:
     poll = status.poll
-    return {"id": str(status.local_ids[domain] >> 20), "expires_at": format_timestamp(from_epoch_ms(status.created_ms + DAY_MS)),
+    return {"id": str(status.local_ids[domain] >> 20),
+            "expires_at": format_timestamp(from_epoch_ms(status.created_ms + DAY_MS)),
             "expired": False, "multiple": poll["multiple"], "votes_count": sum(poll["votes"]),
             "voters_count": poll["voters"],
             "options": [{"title": title, "votes_count": votes} for title, votes in zip(poll["options"], poll["votes"])],
@@ -596,8 +600,9 @@ def _media(status: Status, domain: str, index: int, kind: str) -> dict:
     origin_url = f"https://{status.origin}/system/media_attachments/files/original/{stem}.{extension}"
     cached_url = f"https://{domain}/system/cache/media_attachments/files/original/{stem}.{extension}"
     url = origin_url if local else cached_url
+    preview_url = url.replace("/original/", "/small/").rsplit(".", 1)[0] + ".png"
     record = {"id": media_id, "type": kind, "url": None if kind == "unknown" else url,
-              "preview_url": None if kind in ("audio", "unknown") else url.replace("/original/", "/small/").rsplit(".", 1)[0] + ".png",
+              "preview_url": None if kind in ("audio", "unknown") else preview_url,
               "remote_url": None if local else origin_url, "preview_remote_url": None, "text_url": None,
               "meta": _media_meta(kind, status.created_ms + index),
               "description": None if index % 2 else "A generated attachment",
@@ -616,7 +621,8 @@ def _media_meta(kind: str, salt: int) -> dict:
         duration = 3 + salt % 60
         return {"length": f"0:00:{duration:02d}.00", "duration": float(duration), "fps": 30, **size,
                 "audio_encode": None if kind == "gifv" else "aac (LC) (mp4a / 0x6134706D)",
-                "audio_bitrate": None if kind == "gifv" else "44100 Hz", "audio_channels": None if kind == "gifv" else "stereo",
+                "audio_bitrate": None if kind == "gifv" else "44100 Hz",
+                "audio_channels": None if kind == "gifv" else "stereo",
                 "original": {**size, "frame_rate": "30/1", "duration": float(duration), "bitrate": 1_200_000},
                 "small": {"width": 400, "height": 300, "size": "400x300", "aspect": 1.333333}}
     if kind == "audio":

@@ -11,7 +11,8 @@ from collection.mastodon_client import (RetryPolicy, ServerClock, normalize_doma
 
 
 def test_each_status_keeps_the_exact_bytes_the_server_sent_oldest_first():
-    first = '{"id":"200","created_at":"2026-11-18T10:00:00.000Z","content":"\\u003cp\\u003ecaf\u00e9 \U0001F418\\u003c/p\\u003e"}'
+    first = ('{"id":"200","created_at":"2026-11-18T10:00:00.000Z",'
+             '"content":"\\u003cp\\u003ecaf\u00e9 \U0001F418\\u003c/p\\u003e"}')
     second = '{"id":"100", "created_at" : "2026-11-18T09:00:00.000Z", "n": 1.50, "e": "\\u00e9"}'
     body = f"[{first},\n  {second}]".encode("utf-8")  # newest first, as Mastodon answers
     statuses = parse_statuses(body)

@@ -106,6 +106,8 @@ def test_accounts_are_local_or_remote_by_the_serving_domain(federation):
             account = status["account"]
             origin = account["url"].split("/")[2]
             assert status["uri"].startswith(f"https://{origin}/users/{account['username']}/statuses/")
+            for tag_host in re.findall(r'href="https://([^/"]+)/tags/', status["content"]):
+                assert tag_host == origin  # the content is the origin's rendering
             if origin == domain:
                 assert account["acct"] == account["username"] and "noindex" in account
             else:
@@ -132,7 +134,8 @@ def test_the_data_has_the_variety_the_metrics_need(federation):
     assert re.search(r":[A-Za-z_]+:", contents)
     assert any(status["spoiler_text"] for status in statuses)
     assert {status["visibility"] for status in statuses} == {"public"}
-    assert any(status["replies_count"] and status["reblogs_count"] and status["favourites_count"] for status in statuses)
+    assert any(status["replies_count"] and status["reblogs_count"] and status["favourites_count"]
+               for status in statuses)
 
 
 def test_accounts_have_what_the_user_and_growth_metrics_need(federation):
