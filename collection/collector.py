@@ -182,6 +182,7 @@ class _PartWriter:
         self._write, self._label = write, label
         self._queue: queue.Queue[PartBuffer | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
+        self._reported = False
         self._thread = threading.Thread(target=self._run, name=f"part-writer-{label}", daemon=True)
         self._thread.start()
 
@@ -206,11 +207,12 @@ class _PartWriter:
         self._thread.join()
         if raise_error:
             self._raise_if_failed()
-        elif self._error is not None:
+        elif self._error is not None and not self._reported:
             log.error("%s: writing a part failed too: %s", self._label, self._error)
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:
+            self._reported = True
             raise self._error
 
 

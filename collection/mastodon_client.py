@@ -8,7 +8,9 @@ through Mastodon.py's request method with ``return_response_object=True`` and ea
 cut out of the response body byte for byte (:func:`parse_statuses`).
 
 What Mastodon.py does not do is retry: 5xx answers and network failures are retried here
-with exponential backoff, each retry logged as a WARNING with its attempt number.
+with exponential backoff, each retry logged as a WARNING with its attempt number. And a
+response hook on its session hands it ``X-RateLimit-Reset`` already in this machine's clock
+(:class:`ServerClock`), so that its waits end when the window does, not up to a second later.
 """
 from __future__ import annotations
 

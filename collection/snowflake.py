@@ -22,10 +22,14 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
-    """``moment`` in UTC; a naive datetime is taken to be UTC already (as Mastodon.py does)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    """``moment`` as a plain UTC datetime; a naive one is taken to be UTC (as Mastodon.py does).
+
+    Plain, because Airflow hands over pendulum DateTimes, whose arithmetic differs.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return dt.datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                       moment.microsecond, tzinfo=UTC)
 
 
 def to_epoch_ms(moment: dt.datetime) -> int:

@@ -72,3 +72,12 @@ def test_day_interval_and_the_days_an_interval_touches():
     assert interval_days(start, end) == [dt.date(2026, 11, 18), dt.date(2026, 11, 19)]
     assert interval_days(start, end + dt.timedelta(days=1)) == [dt.date(2026, 11, 18), dt.date(2026, 11, 19),
                                                               dt.date(2026, 11, 20)]
+
+
+def test_airflow_pendulum_datetimes_give_the_same_ids():
+    import pendulum
+
+    start = pendulum.datetime(2026, 11, 18, tz="Europe/Paris").in_timezone("UTC")  # 2026-11-17T23:00Z
+    assert first_id_at(start) == first_id_at(dt.datetime(2026, 11, 17, 23, tzinfo=UTC))
+    assert interval_days(start, start.add(days=1)) == [dt.date(2026, 11, 17), dt.date(2026, 11, 18),
+                                                       dt.date(2026, 11, 19)]
