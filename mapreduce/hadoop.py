@@ -54,6 +54,11 @@ class JobOptions:
     framework: str
     python_bin: str
     local_tmp_dir: str
+    #: JVM options of the `hadoop jar` client, which with the local framework also runs the
+    #: tasks' Java side (DATALAKE_MR_CLIENT_OPTS)
+    client_opts: str = ""
+    #: heap of that JVM: with the local framework it holds the map sort buffers and the shuffle
+    client_heap: str = ""
 
     def args(self, job_name: str | None = None) -> list[str]:
         args = ["-r", "hadoop", "--no-conf", "--python-bin", self.python_bin,
@@ -64,7 +69,10 @@ class JobOptions:
             # mrjob's scratch files stay local too. Input and output are still on HDFS.
             args += ["--hadoop-tmp-dir", f"file://{self.local_tmp_dir}",
                      "-D", f"mapreduce.jobtracker.staging.root.dir={self.local_tmp_dir}/staging",
-                     "-D", f"mapreduce.cluster.local.dir={self.local_tmp_dir}/local"]
+                     "-D", f"mapreduce.cluster.local.dir={self.local_tmp_dir}/local",
+                     # reducers share the client JVM's heap with each other and the map sort
+                     # buffers, while each assumes the heap is its own (70% by default)
+                     "-D", "mapreduce.reduce.shuffle.input.buffer.percent=0.25"]
         if job_name:
             args += ["-D", f"mapreduce.job.name={job_name}"]
         return args
@@ -76,7 +84,14 @@ def job_options(settings: Settings) -> JobOptions:
     local_tmp = os.environ.get("DATALAKE_MR_LOCAL_TMP") or str(
         REPO_ROOT / "var" / "tmp" / "mrjob" if (REPO_ROOT / "var").is_dir()
         else Path(tempfile.gettempdir()) / "datalake-mrjob")
-    return JobOptions(framework=framework, python_bin=python_bin, local_tmp_dir=local_tmp)
+    client_opts = os.environ.get("DATALAKE_MR_CLIENT_OPTS", DEFAULT_CLIENT_OPTS)
+    client_heap = os.environ.get("DATALAKE_MR_CLIENT_HEAP") or ("2g" if framework == "local" else "")
+    return JobOptions(framework=framework, python_bin=python_bin, local_tmp_dir=local_tmp, client_opts=client_opts,
+                      client_heap=client_heap)
+
+
+#: Short jobs on 2 cores: the serial collector avoids GC threads competing with the Python tasks.
+DEFAULT_CLIENT_OPTS = "-XX:+UseSerialGC"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,10 +179,23 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
     # pseudonym key...) into its current directory: give each job its own, never the repository,
     # so that concurrent jobs do not collide.
     task_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=_mkdir(scratch / "wd")))
+    launcher = ["env", f"--chdir={task_dir}"]
+    if options.client_heap:
+        launcher.append(f"HADOOP_HEAPSIZE_MAX={options.client_heap}")
+    if options.client_opts:
+        launcher.append("HADOOP_OPTS=" + " ".join(filter(None, [os.environ.get("HADOOP_OPTS"), options.client_opts])))
+    if options.framework == "local":
+        # tasks are children of this machine's client JVM and inherit its environment: the
+        # package is importable as it is here, without a setup wrapper per task
+        launcher.append("PYTHONPATH=" + os.pathsep.join(
+            [str(_PACKAGE_DIR.parent)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        code_args = []
+    else:  # containers on any node: ship the package
+        code_args = ["--py-files", package_zip(scratch / "py-files")]
     args = options.args(job_name) + [
-        "--hadoop-bin", shlex.join(["env", f"--chdir={task_dir}", _hadoop_bin()]),
+        "--hadoop-bin", shlex.join(launcher + [_hadoop_bin()]),
         "--local-tmp-dir", str(scratch / "local"),
-        "--py-files", package_zip(scratch / "py-files"),
+        *code_args,
         "--no-bootstrap-mrjob",          # tasks run the venv's python, which has mrjob
         "--no-check-input-paths",        # the runner checked them; each check costs a JVM
         "--cleanup-on-failure", "TMP",   # never leave shipped files (the pseudonym key) behind
@@ -227,18 +255,29 @@ def _hadoop_bin() -> str:
     return found
 
 
+_HADOOP_VERSIONS: dict[str, str] = {}
+
+
 def _prefer_local_filesystem(runner) -> None:
     """mrjob hands ``file://`` paths to ``hadoop fs`` (a JVM per mkdir/put, ~1 s each) before its
     local filesystem; with the local job runner every scratch path is ``file://``. Put the local
-    filesystem first: HDFS paths still go to Hadoop."""
+    filesystem first: HDFS paths still go to Hadoop. And ask ``hadoop version`` (a JVM) once per
+    process, not once per job."""
     if getattr(runner, "_fs", "missing") is None:
         from mrjob.fs.composite import CompositeFilesystem
         from mrjob.fs.hadoop import HadoopFilesystem
         from mrjob.fs.local import LocalFilesystem
 
+        hadoop_bin = runner._opts["hadoop_bin"] or None  # noqa: SLF001
+        hadoop = HadoopFilesystem(hadoop_bin)
+        version_key = os.environ.get("HADOOP_HOME", "") + "|" + _hadoop_bin()
+        if version_key in _HADOOP_VERSIONS:
+            hadoop._hadoop_version = _HADOOP_VERSIONS[version_key]  # noqa: SLF001
+        else:
+            _HADOOP_VERSIONS[version_key] = hadoop.get_hadoop_version()
         filesystem = CompositeFilesystem()
         filesystem.add_fs("local", LocalFilesystem())
-        filesystem.add_fs("hadoop", HadoopFilesystem(runner._opts["hadoop_bin"] or None))  # noqa: SLF001
+        filesystem.add_fs("hadoop", hadoop)
         runner._fs = filesystem  # noqa: SLF001
 
 
@@ -258,11 +297,14 @@ def _last_error_line(log_path: Path) -> str:
     for text in reversed(texts):
         if _PYTHON_ERROR.match(text):
             return " - cause: " + text[:500]
-    if hadoop_errors:
-        return " - cause: " + hadoop_errors[-1][:500]
+    for text in reversed(texts):  # the root of a Java exception chain
+        if text.startswith("Caused by: "):
+            return " - cause: " + text[len("Caused by: "):][:500]
     for text in reversed(texts):
         if _JAVA_ERROR.match(text):
             return " - cause: " + text[:500]
+    if hadoop_errors:
+        return " - cause: " + hadoop_errors[-1][:500]
     return ""
 
 

@@ -145,11 +145,13 @@ class DayReport:
 
 
 def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, *,
-            curate: bool = True, parallel: int | None = None) -> DayReport:
+            curate: bool = True, parallel: int | None = None, curate_reducers: int | None = None,
+            metric_reducers: int | None = None, jobconf: dict[str, str] | None = None) -> DayReport:
     """Curate ``day``'s raw zone (every instance), then run the metric jobs on the curated zone.
 
     ``metrics``: a subset of :data:`METRICS` (default all). ``curate=False`` reuses the curated
-    partition already in the lake. ``parallel``: metric jobs run at once. Raises MapReduceError
+    partition already in the lake. ``parallel``: metric jobs run at once; ``curate_reducers``,
+    ``metric_reducers`` and ``jobconf`` (Hadoop properties for every job) tune. Raises MapReduceError
     naming the failed job(s) and their logs; the jobs that succeeded are in place.
     """
     chosen = list(METRICS) if metrics is None else list(dict.fromkeys(metrics))
@@ -157,6 +159,8 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     if unknown:
         raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}")
     parallel = max(1, parallel or DEFAULT_PARALLEL)
+    tuning = {"curate_reducers": curate_reducers or CURATE_REDUCERS, "metric_reducers": metric_reducers or METRIC_REDUCERS,
+              "jobconf": dict(jobconf or {})}
     framework = job_options(settings).framework
     lake, client = layout(settings), hdfs_client(settings)
     report = DayReport(day=day, framework=framework)
@@ -167,13 +171,13 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     log.info("MapReduce stage for %s on %s (lake %s, work dir %s, logs %s)", day, framework, settings.root, work, log_dir)
     try:
         if curate:
-            report.jobs.append(_curate(settings, client, lake, day, work, log_dir, report))
+            report.jobs.append(_curate(settings, client, lake, day, work, log_dir, report, tuning))
         curated_files = list_files(client, lake.curated(day))
         if not curated_files:
             log.warning("%s: the curated partition %s holds no record: writing empty aggregates", day,
                         lake.curated(day))
         with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mr") as pool:
-            futures = [pool.submit(_metric, settings, client, lake, day, work, log_dir, name, bool(curated_files))
+            futures = [pool.submit(_metric, settings, client, lake, day, work, log_dir, name, bool(curated_files), tuning)
                        for name in chosen]
             report.jobs += [future.result() for future in futures]
     finally:
@@ -205,7 +209,7 @@ def raw_partitions(client, lake, day: dt.date) -> list[str]:
     return partitions
 
 
-def _curate(settings, client, lake, day, work, log_dir, report: DayReport) -> JobReport:
+def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tuning: dict) -> JobReport:
     curated_zone, quarantine_zone = lake.curated(day), lake.quarantine("curate", day)
     output = posixpath.join(work, "curate")
     partitions = raw_partitions(client, lake, day)
@@ -224,7 +228,7 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport) -> Jo
             if key_file:
                 extra += ["--files", f"{key_file}#{PSEUDONYM_KEY_FILE}"]
             run = _run(job, MRCurate, settings, day=day, inputs=[lake.raw_day_glob(day)], output=output,
-                       log_dir=log_dir, extra_args=extra, reducers=CURATE_REDUCERS)
+                       log_dir=log_dir, extra_args=extra, reducers=tuning["curate_reducers"], jobconf=tuning["jobconf"])
         finally:
             if key_file:
                 os.unlink(key_file)
@@ -241,7 +245,7 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport) -> Jo
     return job
 
 
-def _metric(settings, client, lake, day, work, log_dir, name: str, has_input: bool) -> JobReport:
+def _metric(settings, client, lake, day, work, log_dir, name: str, has_input: bool, tuning: dict) -> JobReport:
     zone = lake.aggregates(name, day)
     output = posixpath.join(work, name)
     job = JobReport(name=name, status="succeeded", output=zone)
@@ -250,7 +254,7 @@ def _metric(settings, client, lake, day, work, log_dir, name: str, has_input: bo
     else:
         log.info("%s %s: running", name, day)
         if _run(job, METRIC_JOBS[name], settings, day=day, inputs=[lake.curated(day)], output=output,
-                log_dir=log_dir, reducers=METRIC_REDUCERS) is None:
+                log_dir=log_dir, reducers=tuning["metric_reducers"], jobconf=tuning["jobconf"]) is None:
             return job
     try:
         _move_into_zone(client, output, zone)
@@ -264,11 +268,12 @@ def _metric(settings, client, lake, day, work, log_dir, name: str, has_input: bo
 
 
 def _run(job: JobReport, job_class, settings, *, day, inputs, output, log_dir: Path, extra_args=(),
-         reducers=None) -> JobRun | None:
+         reducers=None, jobconf=None) -> JobRun | None:
     job_name = f"datalake-{job.name}-{day.isoformat()}"
     try:
         run = run_job(job_class, settings, name=job.name, job_name=job_name, inputs=inputs, output_dir=output,
-                      log_file=log_dir / f"{job.name}.log", extra_args=extra_args, reducers=reducers)
+                      log_file=log_dir / f"{job.name}.log", extra_args=extra_args, reducers=reducers,
+                      jobconf=jobconf)
     except MapReduceError as error:
         job.status, job.error, job.log_file = "failed", str(error), str(log_dir / f"{job.name}.log")
         log.error("%s", error)
