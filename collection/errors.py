@@ -8,11 +8,15 @@ class CollectionError(Exception):
     The message reads ``instance <url>: <what failed>; <what to do>`` and never holds a secret.
     ``collect_all`` raises one whose ``outcomes`` lists every instance's result or error, so
     that a caller (the DAG, the CLI) can report the instances that did complete.
+
+    ``permanent`` marks a failure that a retry cannot fix (the instance refuses the timeline:
+    configuration must change), so that schedulers fail at once instead of retrying.
     """
 
-    def __init__(self, message: str, outcomes: list | None = None):
+    def __init__(self, message: str, outcomes: list | None = None, permanent: bool = False):
         super().__init__(message)
         self.outcomes = outcomes or []
+        self.permanent = permanent
 
 
 def redact(text: str, *secrets: str | None) -> str:

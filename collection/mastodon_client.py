@@ -342,7 +342,7 @@ class InstanceClient:
             status = _status(error)
             if status in REFUSALS:
                 raise CollectionError(self.describe(refusal_message(timeline, status, _error_text(error),
-                                                                    bool(self._token)))) from None
+                                                                    bool(self._token))), permanent=True) from None
             raise CollectionError(self.describe(
                 f"the {timeline.name} timeline answered HTTP {status} {_error_text(error)}; "
                 "check MASTODON_TIMELINE and that the URL is a Mastodon server")) from None

@@ -67,27 +67,39 @@ def mastodon_datalake():
 
     @task(on_failure_callback=_alert, max_active_tis_per_dag=4)
     def collect(base_url: str) -> dict:
+        from airflow.exceptions import AirflowFailException
+
         from collection.collector import collect_instance
+        from collection.errors import CollectionError
 
         interval_start, interval_end = _data_interval()
         settings = _run_settings()
-        result = collect_instance(settings, base_url, interval_start, interval_end,
-                                  max_pages=settings.max_pages)
-        return result.summary()
+        try:
+            result = collect_instance(settings, base_url, interval_start, interval_end,
+                                      max_pages=settings.max_pages)
+        except CollectionError as error:
+            if error.permanent:  # a refusal: retrying cannot help, the configuration must change
+                raise AirflowFailException(str(error)) from None
+            raise
+        return result.as_dict()
 
     @task(trigger_rule=TriggerRule.ALL_DONE, on_failure_callback=_alert)
     def compute_metrics() -> dict:
         from mapreduce.pipeline import run_day
 
         interval_start, _ = _data_interval()
-        return run_day(_run_settings(), interval_start.date()).summary()
+        report = run_day(_run_settings(), interval_start.date())
+        print(report.format())
+        return {key: value for key, value in report.to_dict().items() if key != "jobs"}
 
     @task(on_failure_callback=_alert)
     def load_hbase() -> dict:
         from hbase.loader import load_day
 
         interval_start, _ = _data_interval()
-        return load_day(_run_settings(), interval_start.date()).summary()
+        report = load_day(_run_settings(), interval_start.date())
+        print(report.summary())
+        return {"day": report.day.isoformat(), "cells": report.cells, "seconds": round(report.seconds, 3)}
 
     collected = collect.expand(base_url=instances())
     computed = compute_metrics()
