@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 METRIC_JOBS = {job.METRIC: job for job in (MRLanguages, MRUsers, MRGrowth, MRUrls, MRMedia, MRTags, MREmojis)}
 METRICS = tuple(METRIC_JOBS)
 
-#: metric jobs run at once; measured on the 2-core machine (bench/bench_mapreduce.py)
-DEFAULT_PARALLEL = int(os.environ.get("DATALAKE_MR_PARALLEL", "4"))
+#: metric jobs run at once. On the 2-core machine (bench/bench_mapreduce.py, 200k statuses) the
+#: metric phase took 33.5 s with 2 at once, 36.3 s with 4, 37.7 s with 7: more only adds contention.
+DEFAULT_PARALLEL = int(os.environ.get("DATALAKE_MR_PARALLEL", "2"))
 #: reducers of curate (its output files are the maps of every metric job) and of each metric job
 CURATE_REDUCERS = int(os.environ.get("DATALAKE_MR_CURATE_REDUCERS", "2"))
 METRIC_REDUCERS = int(os.environ.get("DATALAKE_MR_METRIC_REDUCERS", "1"))
