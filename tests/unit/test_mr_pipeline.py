@@ -1,0 +1,69 @@
+"""The runner's report, its argument checks and the command line (no Hadoop needed here; the
+runs themselves are in tests/integration/test_mapreduce.py)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from datalake.settings import Settings
+from mapreduce.__main__ import main
+from mapreduce.hadoop import MapReduceError, _last_error_line
+from mapreduce.pipeline import METRICS, DayReport, JobReport, run_day
+
+
+def test_metrics_are_the_seven_of_the_design():
+    assert METRICS == ("languages", "users", "growth", "urls", "media", "tags", "emojis")
+
+
+def test_day_report_sums_up_curate_and_prints_every_counter():
+    report = DayReport(day=dt.date(2026, 11, 18), framework="local", wall_seconds=12.5, jobs=[
+        JobReport("curate", "succeeded", "/datalake/curated/statuses/dt=2026-11-18", 8.0,
+                  {"datalake": {"raw_lines": 10, "curated_statuses": 6, "duplicate_copies": 2, "quarantined": 1,
+                                "noindex_statuses": 1, "noindex_copies": 1},
+                   "Map-Reduce Framework": {"Map input records": 10, "Reduce output records": 7}}, "job_local_1"),
+        JobReport("languages", "no-input", "/datalake/aggregates/languages/dt=2026-11-18"),
+    ])
+    assert (report.raw_lines, report.curated, report.duplicates, report.quarantined, report.noindex_skipped) == (10, 6, 2, 1, 1)
+    text = report.format()
+    assert "raw lines 10, curated statuses 6, duplicates 2, quarantined 1, noindex statuses skipped 1" in text
+    assert "curate     succeeded      8.0          10            7" in text
+    assert "    noindex_copies=1" in text
+    assert "Counters of languages" in text and "(none: the job did not run)" in text
+    assert report.to_dict()["jobs"][0]["counters"]["datalake"]["raw_lines"] == 10
+
+
+def test_unknown_metric_is_refused_before_anything_runs():
+    with pytest.raises(MapReduceError, match="unknown metric.*hashtags.*the metrics are languages"):
+        run_day(Settings(), dt.date(2026, 11, 18), ["languages", "hashtags"])
+
+
+def test_cli_help_and_usage_errors(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    assert caught.value.code == 0
+    assert "python -m mapreduce" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as caught:
+        main(["run", "--date", "2026-13-01"])
+    assert caught.value.code == 2
+    assert "not a date YYYY-MM-DD" in capsys.readouterr().err
+    assert main(["run", "--date", "2026-11-18", "--metrics", "languages,nope"]) == 2
+    assert "unknown metric(s) nope" in capsys.readouterr().err
+
+
+def test_cli_lists_the_jobs(capsys):
+    assert main(["jobs"]) == 0
+    out = capsys.readouterr().out
+    assert "curate     mapreduce.mr_curate.MRCurate" in out
+    assert "aggregates/emojis/dt=DAY" in out
+
+
+def test_failure_cause_is_the_task_error_else_the_root_java_cause(tmp_path):
+    log = tmp_path / "job.log"
+    log.write_text("x INFO mrjob.logs.step:   java.lang.Exception: outer\n"
+                   "Caused by: java.lang.OutOfMemoryError: Java heap space\n"
+                   "x ERROR mrjob.logs.step:   Job not successful!\n")
+    assert _last_error_line(log) == " - cause: java.lang.OutOfMemoryError: Java heap space"
+    log.write_text(log.read_text() + "ValueError: a task failed\n")
+    assert _last_error_line(log) == " - cause: ValueError: a task failed"
+    assert _last_error_line(tmp_path / "missing.log") == ""
