@@ -6,13 +6,16 @@ For each metric of the day (docs/data-formats.md has the cell layout):
    metric's input is missing or malformed).
 2. Write the manifest of the day in state ``loading`` with the previous load's row keys ∪ the
    new ones (see hbase/manifest.py for why this order makes an interrupted load harmless).
-3. Put the ``daily:<D>`` cells, and delete ``daily:<D>`` from the rows the previous load of the
-   day had and this one has not, with happybase batches of ``batch_size`` mutations.
-4. Read back, with batched multi-gets, only the rows touched in 3, and recompute their all-time
-   ``data:`` cells from their ``daily:`` cells (puts of the changed cells, deletes of the cells
-   that no longer apply). For growth, ``data:new:<dt>`` (accounts of the month first seen on
-   dt) are recomputed for the days whose first-seen attribution the load can change, and
-   ``data:count`` is their sum.
+3. Read the rows the load touches (the day's keys and the previous load's) with batched
+   multi-gets, and write with happybase batches of ``batch_size`` mutations: the new
+   ``daily:<D>`` cells, deletes of ``daily:<D>`` in the rows that left the day, and the all-time
+   ``data:`` cells recomputed from the row's ``daily:`` cells (puts of what changed, deletes of
+   what no longer applies). Count and user tables send each row's daily and data cells in one
+   row mutation.
+4. Growth: put/delete the day's cells of ``croissance_table`` and of the membership table
+   ``croissance_accounts_table`` first, then read the touched accounts back and recompute
+   ``data:new:<dt>`` (accounts of the month first seen on dt) for the days whose first-seen
+   attribution the load can change; ``data:count`` is their sum.
 5. Write the manifest with the new keys in state ``loaded``.
 
 Every step is a pure function of the input and of what is stored, so a reload of a day, a
@@ -281,13 +284,19 @@ class DayLoader:
             "the loader wrote this cell; delete it in the HBase shell (delete '<table>', '<row>', '<column>') "
             "and reload the day")
 
-    def _read_rows(self, table: str, keys: list[bytes], columns: list[bytes] | None,
-                   report: TableReport) -> Iterator[list[tuple[bytes, dict]]]:
-        """The stored rows among ``keys`` (absent rows are skipped), ``read_batch`` rows per call."""
+    def _read_chunks(self, table: str, keys: list[bytes], columns: list[bytes] | None,
+                     report: TableReport) -> Iterator[tuple[list[bytes], list[tuple[bytes, dict]]]]:
+        """(keys, stored rows among them) per ``read_batch`` keys: one multi-get each; absent rows are left out."""
         handle = self.connection.table(table)
         for start in range(0, len(keys), self.read_batch):
-            rows = handle.rows(keys[start:start + self.read_batch], columns=columns)
+            chunk = keys[start:start + self.read_batch]
+            rows = handle.rows(chunk, columns=columns)
             report.rows_read += len(rows)
+            yield chunk, rows
+
+    def _read_rows(self, table: str, keys: list[bytes], columns: list[bytes] | None,
+                   report: TableReport) -> Iterator[list[tuple[bytes, dict]]]:
+        for _, rows in self._read_chunks(table, keys, columns, report):
             yield rows
 
     def _manifest_path(self, metric: str, day: dt.date | None = None) -> str:
@@ -340,7 +349,11 @@ class DayLoader:
         return result
 
     def _load_rows(self, metric: str, day_input: DayAggregates) -> TableReport:
-        """A table of one row per aggregate key: the count tables and user_table."""
+        """A table of one row per aggregate key: the count tables and user_table.
+
+        The touched rows are read first, so that each row's new ``daily:<D>`` cell and its
+        recomputed ``data:`` cells go out in one row mutation (one Put per row, atomic per row).
+        """
         (table,) = METRIC_TABLES[metric]
         report = TableReport(table)
         if metric == "users":
@@ -355,20 +368,38 @@ class DayLoader:
         stale = manifests.stale_keys(previous, current)[table]
         manifests.write_manifest(self.client, path, manifests.pending(previous, metric, self.day, current))
 
-        self._write_daily(metric, table, values, stale, report)
-
-        with self._guard(metric, table, "recomputing the all-time cells"):
+        column = self.column
+        with self._guard(metric, table, "writing the daily and all-time cells"):
             sink = self._sink(metric, table)
             keys = sorted(key.encode("utf-8") for key in set(values) | stale)
-            for rows in self._read_rows(table, keys, None, report):
-                for row, cells in rows:
-                    daily, data = split_families(cells)
+            for chunk, rows in self._read_chunks(table, keys, None, report):
+                stored = dict(rows)
+                for row in chunk:
+                    daily, data = split_families(stored.get(row, {}))
+                    daily.pop(column, None)
+                    new_value = values.get(row.decode("utf-8"))
+                    if new_value is not None:
+                        daily[column] = new_value
                     try:
                         desired = all_time(daily) if daily else {}
                     except CellFormatError as error:
                         raise self._cell_error(table, row, error) from None
-                    self._rewrite_data(sink, row, data, desired, report)
+                    changed = {name: value for name, value in desired.items() if data.get(name) != value}
+                    gone = [name for name in data if name not in desired]
+                    if new_value is None:
+                        gone.append(column)
+                    else:
+                        changed[column] = new_value
+                    if changed:
+                        sink.put(row, changed)
+                    if gone:
+                        sink.delete(row, gone)
+                    report.daily_cells += new_value is not None
+                    report.data_cells += len(changed) - (new_value is not None)
+                    report.deleted_cells += len(gone)
             sink.flush()
+        report.rows = len(values)
+        report.stale_rows = len(stale)
 
         manifests.write_manifest(self.client, path, manifests.loaded(metric, self.day, current))
         return report
