@@ -7,6 +7,7 @@ partition whole and a rerun of a day gives the same files.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -40,6 +41,8 @@ METRICS = tuple(METRIC_JOBS)
 #: metric jobs run at once. On the 2-core machine (bench/bench_mapreduce.py, 200k statuses) the
 #: metric phase took 33.5 s with 2 at once, 36.3 s with 4, 37.7 s with 7: more only adds contention.
 DEFAULT_PARALLEL = int(os.environ.get("DATALAKE_MR_PARALLEL", "2"))
+#: HDFS directory (mode 700, outside the lake) where the pseudonym key waits for YARN's localizer
+KEY_DIR_TEMPLATE = os.environ.get("DATALAKE_MR_KEY_DIR", "/user/{user}/.datalake-keys")
 #: reducers of curate (its output files are the maps of every metric job) and of each metric job
 CURATE_REDUCERS = int(os.environ.get("DATALAKE_MR_CURATE_REDUCERS", "2"))
 METRIC_REDUCERS = int(os.environ.get("DATALAKE_MR_METRIC_REDUCERS", "1"))
@@ -224,15 +227,11 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
         log.info("curate %s: %d raw partition(s): %s", day, len(partitions),
                  ", ".join(posixpath.basename(posixpath.dirname(path)) for path in partitions))
         extra = ["--pseudonymize", "1" if settings.pseudonymize else "0"]
-        key_file = _pseudonym_key_file(settings) if settings.pseudonymize else None
-        try:
-            if key_file:
-                extra += ["--files", f"{key_file}#{PSEUDONYM_KEY_FILE}"]
+        with _shipped_pseudonym_key(settings, client, report.framework) as key_uri:
+            if key_uri:
+                extra += ["--files", f"{key_uri}#{PSEUDONYM_KEY_FILE}"]
             run = _run(job, MRCurate, settings, day=day, inputs=[lake.raw_day_glob(day)], output=output,
                        log_dir=log_dir, extra_args=extra, reducers=tuning["curate_reducers"], jobconf=tuning["jobconf"])
-        finally:
-            if key_file:
-                os.unlink(key_file)
         if run is None:
             raise MapReduceError(f"{day}: {job.error}")
     _move_into_zone(client, posixpath.join(output, CURATED), curated_zone)
@@ -283,17 +282,46 @@ def _run(job: JobReport, job_class, settings, *, day, inputs, output, log_dir: P
     return run
 
 
-def _pseudonym_key_file(settings: Settings) -> str:
-    """The HMAC key in a mode-600 temp file, for the distributed cache (--files): never on a
-    command line, in the job configuration (JobHistory shows it) or in the lake."""
+@contextlib.contextmanager
+def _shipped_pseudonym_key(settings: Settings, client, framework: str):
+    """The HMAC key as a file for the distributed cache (``--files URI#pseudonym.key``), deleted
+    afterwards; None when not pseudonymizing. Never on a command line, in the job configuration
+    (JobHistory shows it) or in the lake.
+
+    Local job runner: a mode-600 local temp file (it cannot fetch ``hdfs://`` cache files).
+    YARN: a mode-600 file in a mode-700 HDFS directory outside the lake. mrjob would upload a local
+    file world-readable, and YARN caches a world-readable file in the node's PUBLIC cache,
+    readable by every user and kept after the job; a private one goes to the job user's
+    private cache instead.
+    """
+    if not settings.pseudonymize:
+        yield None
+        return
     try:
         key = settings.require_pseudonym_key()
     except ConfigError as error:
         raise MapReduceError(f"curate: {error}") from error
-    handle, path = tempfile.mkstemp(prefix="datalake-pseudonym-", suffix=".key")  # mode 600
-    with os.fdopen(handle, "wb") as key_file:
-        key_file.write(key)
-    return path
+    if framework == "local":
+        handle, path = tempfile.mkstemp(prefix="datalake-pseudonym-", suffix=".key")  # mode 600
+        try:
+            with os.fdopen(handle, "wb") as key_file:
+                key_file.write(key)
+            yield path
+        finally:
+            os.unlink(path)
+        return
+    directory = KEY_DIR_TEMPLATE.format(user=settings.hdfs_user)
+    path = posixpath.join(directory, f"{uuid.uuid4().hex}.key")
+    try:
+        client.makedirs(directory, permission="700")
+        client.set_permission(directory, "700")
+        client.write(path, data=key, permission="600", overwrite=True)
+    except HdfsError as error:
+        raise MapReduceError(f"curate: could not stage the pseudonym key in HDFS under {directory}: {error}") from error
+    try:
+        yield "hdfs://" + path
+    finally:
+        _delete_quietly(client, path)
 
 
 def _move_into_zone(client, source: str, zone: str) -> None:

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from datalake.lake import layout, list_files
-from datalake.settings import Secret
+from datalake.settings import REPO_ROOT, Secret
 from mapreduce.hadoop import LOG_DIR, MapReduceError, job_options, run_job
 from mapreduce.mr_curate import MRCurate
-from mapreduce.pipeline import METRICS, run_day
+from mapreduce.pipeline import KEY_DIR_TEMPLATE, METRICS, run_day
 from tests.fixtures.mapreduce.malformed import MALFORMED, ODD_BUT_VALID
 from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
 
@@ -209,3 +209,10 @@ def test_a_day_on_yarn(lake_settings, hdfs_client):
         conf = response.read()
     assert b"pseudonym.key" in conf          # the file's name is there: the conf is the real one
     assert KEY.encode() not in conf
+    # the staged key is gone from HDFS, and YARN did not put it in the node's PUBLIC cache
+    key_dir = KEY_DIR_TEMPLATE.format(user=settings.hdfs_user)
+    assert hdfs_client.list(key_dir) == []
+    assert hdfs_client.status(key_dir)["permission"] == "700"
+    public_cache = REPO_ROOT / "var" / "yarn" / "local" / "filecache"
+    assert public_cache.is_dir(), "the NodeManager's local dir moved: update this test"
+    assert not [path for path in _files_under(public_cache) if KEY.encode() in path.read_bytes()]
