@@ -1,0 +1,254 @@
+"""The Airflow DAG end to end: stand-in federation → HDFS → MapReduce → HBase.
+
+* `airflow dags test` for two consecutive days, then every HBase cell compared with values
+  computed from the stand-in's data by tests/integration/expected_metrics.py (not by the
+  project's metric code); a rerun of the first day changes no cell.
+* A run where one instance refuses its timeline: that task fails with the clear message, the
+  alert callback posts to the webhook, the other instances' data reaches HBase.
+* The DAG triggered through the REST API the web UI uses, on a real `airflow standalone`, and
+  from the web UI itself in Debian's Chromium driven by Playwright.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import posixpath
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import happybase
+import pytest
+
+from collection.standin import Federation
+from tests.conftest import RUN_ID
+from tests.integration import expected_metrics
+from tests.integration.airflow_harness import AirflowServer, airflow_env, dags_test, migrate_db
+
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+DAY1, DAY2 = TODAY - dt.timedelta(days=2), TODAY - dt.timedelta(days=1)
+DOMAINS = ("alpha.example", "beta.example", "gamma.example")
+TABLES = ("language_table", "user_table", "croissance_table", "url_table", "toot_with_media_table",
+          "tag_table", "emoji_table")
+SCREENSHOTS = Path(os.environ.get("DATALAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def federation():
+    return Federation(seed=2026, domains=DOMAINS, start=DAY1, days=2, statuses_per_day=150, accounts_per_instance=25)
+
+
+@pytest.fixture(scope="module")
+def running(federation):
+    now = dt.datetime.combine(TODAY, dt.time(0, 5), tzinfo=dt.timezone.utc)
+    with federation.serve(now=now) as servers:
+        yield servers
+
+
+def _lake_env(settings, name: str) -> dict[str, str]:
+    """The environment that points a run at this test's own lake root and HBase tables."""
+    return {"DATALAKE_ROOT": f"{settings.root}-{name}", "HBASE_TABLE_PREFIX": f"{settings.table_prefix}{name}",
+            "DATALAKE_PSEUDONYMIZE": "1", "DATALAKE_MR_FRAMEWORK": os.environ.get("DATALAKE_E2E_MR_FRAMEWORK", "local")}
+
+
+def _dump(settings, prefix: str) -> dict:
+    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=prefix)
+    try:
+        existing = {name.decode() for name in connection.tables()}
+        return {table: dict(connection.table(table).scan()) if table in existing else {} for table in TABLES}
+    finally:
+        connection.close()
+
+
+def _drop_tables(settings, prefix: str) -> None:
+    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=prefix)
+    try:
+        for name in connection.tables():
+            connection.delete_table(name, disable=True)
+    finally:
+        connection.close()
+
+
+def _served(federation, domains, day) -> dict[str, list[bytes]]:
+    return {domain: federation.raw_statuses(domain, day) for domain in domains}
+
+
+def _assert_cells_match(actual: dict, expected: dict) -> None:
+    for table in TABLES:
+        got_rows, want_rows = actual[table], expected.get(table, {})
+        assert set(got_rows) == set(want_rows), f"{table}: rows differ: " \
+            f"missing {sorted(set(want_rows) - set(got_rows))[:5]}, extra {sorted(set(got_rows) - set(want_rows))[:5]}"
+        for row, want in want_rows.items():
+            got = {column: value for column, value in got_rows[row].items()
+                   if column.startswith(b"daily:") or column in (b"data:count", b"data:followers", b"data:toots",
+                                                                 b"data:engagement_rate")}
+            if table == "user_table":
+                got = {column: _user_cell(value) if column.startswith(b"daily:") else value
+                       for column, value in got.items()}
+            assert got == want, f"{table} row {row!r}"
+
+
+def _user_cell(value: bytes) -> dict:
+    cell = json.loads(value)
+    return {"followers": cell["followers"], "toots": cell["toots"], "interactions": cell["interactions"],
+            "engagement_rate": format(cell["engagement_rate"], ".6f")}
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("airflow-dags-test")
+
+
+def test_two_days_then_rerun_match_independent_computation(settings, federation, running, airflow_home,
+                                                           hdfs_client):
+    env = airflow_env(airflow_home, _lake_env(settings, "e2e"))
+    log = airflow_home / "dags-test.log"
+    migrate_db(env, log)
+    conf = {"instances": sorted(running.urls.values()), "max_pages": 500}
+    prefix = f"{settings.table_prefix}e2e"
+    try:
+        for day in (DAY1, DAY2):
+            result = dags_test(env, (day + dt.timedelta(days=1)).isoformat(), conf, log)
+            assert result.returncode == 0 and "state=success" in result.output, \
+                f"run for {day} failed; see {log}\n{result.output[-3000:]}"
+        key = settings.require_pseudonym_key()
+        days = {day.isoformat(): expected_metrics.day_metrics(_served(federation, DOMAINS, day), key)
+                for day in (DAY1, DAY2)}
+        after_two_days = _dump(settings, prefix)
+        _assert_cells_match(after_two_days, expected_metrics.expected_cells(days))
+        assert sum(len(rows) for rows in after_two_days.values()) > 100
+        # no handle or username reaches HBase when pseudonymization is on
+        handles = {status["account"]["username"].lower() for statuses in (federation.statuses(d, DAY1) for d in DOMAINS)
+                   for status in statuses}
+        user_rows = {row.decode() for row in after_two_days["user_table"]}
+        assert all(len(row) == 16 and int(row, 16) >= 0 for row in user_rows)
+        assert not user_rows & handles
+
+        rerun = dags_test(env, (DAY1 + dt.timedelta(days=1)).isoformat(), conf, log)
+        assert rerun.returncode == 0 and "state=success" in rerun.output, f"rerun failed; see {log}"
+        assert _dump(settings, prefix) == after_two_days
+    finally:
+        _drop_tables(settings, prefix)
+        hdfs_client.delete(_lake_env(settings, "e2e")["DATALAKE_ROOT"], recursive=True)
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_refused_instance_fails_its_task_alerts_and_others_reach_hbase(settings, federation, running, airflow_home,
+                                                                       hdfs_client):
+    webhook = HTTPServer(("127.0.0.1", 0), _Webhook)
+    threading.Thread(target=webhook.serve_forever, daemon=True).start()
+    _Webhook.received = []
+    lake = _lake_env(settings, "refused")
+    env = airflow_env(airflow_home, {**lake, "DATALAKE_ALERT_WEBHOOK": f"http://127.0.0.1:{webhook.server_port}/hook"})
+    log = airflow_home / "dags-test-refused.log"
+    migrate_db(env, log)
+    running.configure("beta.example", refuse_public=422)
+    try:
+        result = dags_test(env, DAY2.isoformat(), {"instances": sorted(running.urls.values()), "max_pages": 500}, log)
+        assert "state=failed" in result.output, f"the run should fail because beta refuses; see {log}"
+        beta_url = running.urls["beta.example"]
+        assert f"instance {beta_url}" in result.output and "MASTODON_ACCESS_TOKEN" in result.output
+        assert "MASTODON_TIMELINE" in result.output
+        assert any(alert["task_id"] == "collect" and beta_url in (alert["error"] or "") for alert in _Webhook.received), \
+            _Webhook.received
+        # alpha and gamma were collected, computed and loaded despite beta
+        day = DAY1
+        raw = posixpath.join(lake["DATALAKE_ROOT"], "raw", "mastodon")
+        assert sorted(hdfs_client.list(raw)) == ["instance=alpha.example", "instance=gamma.example"]
+        key = settings.require_pseudonym_key()
+        expected = expected_metrics.expected_cells(
+            {day.isoformat(): expected_metrics.day_metrics(_served(federation, ("alpha.example", "gamma.example"), day),
+                                                           key)})
+        _assert_cells_match(_dump(settings, lake["HBASE_TABLE_PREFIX"]), expected)
+    finally:
+        running.configure("beta.example", refuse_public=0)
+        webhook.shutdown()
+        _drop_tables(settings, lake["HBASE_TABLE_PREFIX"])
+        hdfs_client.delete(lake["DATALAKE_ROOT"], recursive=True)
+
+
+@pytest.fixture(scope="module")
+def airflow_server(settings, tmp_path_factory, hdfs_client):
+    lake = _lake_env(settings, "ui")
+    server = AirflowServer(tmp_path_factory.mktemp("airflow-standalone"), extra_env=lake)
+    server.start()
+    yield server, lake
+    server.stop()
+    _drop_tables(settings, lake["HBASE_TABLE_PREFIX"])
+    hdfs_client.delete(lake["DATALAKE_ROOT"], recursive=True)
+
+
+def test_trigger_through_rest_api(settings, running, airflow_server):
+    server, lake = airflow_server
+    server.unpause()
+    logical_date = dt.datetime.combine(DAY1 + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
+    run_id = server.trigger(logical_date.isoformat(), {"instances": sorted(running.urls.values()), "max_pages": 500})
+    run = server.wait_for_run(run_id)
+    assert run["state"] == "success", f"{run}; see {server.log}"
+    assert run["data_interval_start"].startswith(DAY1.isoformat())
+    states = {(ti["task_id"], ti["map_index"]): ti["state"] for ti in server.task_instances(run_id)}
+    assert states[("load_hbase", -1)] == "success"
+    assert [state for (task, _), state in states.items() if task == "collect"] == ["success"] * 3
+    language_rows = _dump(settings, lake["HBASE_TABLE_PREFIX"])["language_table"]
+    assert language_rows and all(f"daily:{DAY1}".encode() in cells for cells in language_rows.values())
+
+
+def test_trigger_from_the_web_ui_in_a_real_browser(settings, running, airflow_server):
+    from playwright.sync_api import sync_playwright
+
+    server, lake = airflow_server
+    chromium = os.environ.get("DATALAKE_CHROMIUM", "/usr/bin/chromium")
+    assert os.path.exists(chromium), f"{chromium} missing: run stack/browser.sh (make test does)"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    before = {run["dag_run_id"] for run in server.dag_runs()}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(server.url + "/")
+            page.get_by_label("Username").fill("admin")
+            page.get_by_label("Password").fill(server.password())
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
+            page.goto(server.url + "/dags/mastodon_datalake")
+            page.get_by_role("button", name="Trigger Dag").click()
+            dialog = page.get_by_role("dialog")
+            instances = dialog.locator("#element_instances")
+            instances.fill("\n".join(sorted(running.urls.values())))
+            dialog.get_by_role("button", name="Trigger", exact=True).click()
+            page.screenshot(path=str(SCREENSHOTS / "airflow-triggered.png"))
+            run_id = None
+            for _ in range(60):
+                new = [run for run in server.dag_runs() if run["dag_run_id"] not in before]
+                if new:
+                    run_id = new[0]["dag_run_id"]
+                    break
+                page.wait_for_timeout(1000)
+            assert run_id, "no DAG run appeared after clicking Trigger"
+            run = server.wait_for_run(run_id)
+            assert run["state"] == "success", f"{run}; see {server.log}"
+            page.goto(server.url + f"/dags/mastodon_datalake/runs/{run_id}")
+            page.get_by_text("success").first.wait_for(timeout=30_000)
+            page.screenshot(path=str(SCREENSHOTS / "airflow-run-success.png"), full_page=True)
+        finally:
+            browser.close()
+    assert run["data_interval_start"].startswith(DAY2.isoformat())  # a manual run now processes yesterday
+    language_rows = _dump(settings, lake["HBASE_TABLE_PREFIX"])["language_table"]
+    assert any(f"daily:{DAY2}".encode() in cells for cells in language_rows.values())
+    assert (SCREENSHOTS / "airflow-run-success.png").stat().st_size > 10_000
