@@ -174,7 +174,7 @@ def test_refused_instance_fails_its_task_alerts_and_others_reach_hbase(settings,
                                                            key)})
         _assert_cells_match(_dump(settings, lake["HBASE_TABLE_PREFIX"]), expected)
     finally:
-        running.configure("beta.example", refuse_public=0)
+        running.configure("beta.example", refuse_public=None)
         webhook.shutdown()
         _drop_tables(settings, lake["HBASE_TABLE_PREFIX"])
         hdfs_client.delete(lake["DATALAKE_ROOT"], recursive=True)
