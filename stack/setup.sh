@@ -102,6 +102,14 @@ step "Stack configuration ($ROOT/var/conf)"
 "$VENV/bin/python" "$ROOT/stack/stackctl.py" render
 echo "written"
 
+# ---- An emoji font for the analysis charts (optional: without it emojis are labelled by name).
+step "Fonts for the charts"
+fonts_output="$("$ROOT/stack/system-packages.sh" --optional fonts-symbola)"
+echo "$fonts_output"
+case "$fonts_output" in  # matplotlib caches its font list: let it see a font installed just now
+  installed:*|*$'\n'installed:*) rm -rf "${XDG_CACHE_HOME:-$HOME/.cache}/matplotlib" ;;
+esac
+
 # ---- Pseudonym key for local use, outside the repository, readable by this user only.
 step "Pseudonym key"
 key_file="${DATALAKE_PSEUDONYM_KEY_FILE:-${XDG_CONFIG_HOME:-$HOME/.config}/mastodon-datalake/pseudonym.key}"

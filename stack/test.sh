@@ -23,8 +23,8 @@ for group in hdfs yarn hbase; do
     started+=("$group")
   fi
 done
-echo "== browser for the Airflow UI test"
-stack/browser.sh
+echo "== Debian's chromium for the Airflow UI browser test"
+stack/system-packages.sh chromium
 
 echo "== stack"
 python stack/stackctl.py start

@@ -211,7 +211,7 @@ def test_trigger_from_the_web_ui_in_a_real_browser(settings, running, airflow_se
 
     server, lake = airflow_server
     chromium = os.environ.get("DATALAKE_CHROMIUM", "/usr/bin/chromium")
-    assert os.path.exists(chromium), f"{chromium} missing: run stack/browser.sh (make test does)"
+    assert os.path.exists(chromium), f"{chromium} missing: run stack/system-packages.sh chromium (make test does)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     before = {run["dag_run_id"] for run in server.dag_runs()}
     with sync_playwright() as playwright:
