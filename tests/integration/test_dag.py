@@ -252,3 +252,40 @@ def test_trigger_from_the_web_ui_in_a_real_browser(settings, running, airflow_se
     language_rows = _dump(settings, lake["HBASE_TABLE_PREFIX"])["language_table"]
     assert any(f"daily:{DAY2}".encode() in cells for cells in language_rows.values())
     assert (SCREENSHOTS / "airflow-run-success.png").stat().st_size > 10_000
+
+
+def test_token_from_the_airflow_connection_is_used_and_never_shown(settings, running, airflow_home, hdfs_client):
+    token = "tok-" + RUN_ID + "-s3cr3t"
+    lake = _lake_env(settings, "token")
+    connection = json.dumps({"conn_type": "generic", "password": token})
+    env = airflow_env(airflow_home / "token-home", {**lake, "AIRFLOW_CONN_MASTODON_DEFAULT": connection,
+                                                   "MASTODON_ACCESS_TOKEN": "not-this-one"})
+    (airflow_home / "token-home").mkdir(exist_ok=True)
+    log = airflow_home / "dags-test-token.log"
+    migrate_db(env, log)
+    for domain in DOMAINS:  # every instance knows the token; beta lets nobody in without it
+        running.configure(domain, access_token=token)
+    running.configure("beta.example", refuse_public=403)
+    try:
+        result = dags_test(env, DAY2.isoformat(), {"instances": sorted(running.urls.values()), "max_pages": 500}, log)
+        assert result.returncode == 0 and "state=success" in result.output, f"see {log}"
+        assert token not in result.output
+        for path in (airflow_home / "token-home").rglob("*"):
+            if path.is_file() and path.suffix != ".db":
+                assert token.encode() not in path.read_bytes(), f"the token is in {path}"
+        raw = posixpath.join(lake["DATALAKE_ROOT"], "raw", "mastodon")
+        assert len(hdfs_client.list(raw)) == 3  # beta was read with the token
+        for directory, _, files in hdfs_client.walk(lake["DATALAKE_ROOT"]):
+            for name in files:
+                with hdfs_client.read(posixpath.join(directory, name)) as reader:
+                    data = reader.read()
+                if name.endswith(".gz"):
+                    import gzip
+                    data = gzip.decompress(data)
+                assert token.encode() not in data, f"the token is in {directory}/{name}"
+    finally:
+        for domain in DOMAINS:
+            running.configure(domain, access_token=None)
+        running.configure("beta.example", refuse_public=None)
+        _drop_tables(settings, lake["HBASE_TABLE_PREFIX"])
+        hdfs_client.delete(lake["DATALAKE_ROOT"], recursive=True)
