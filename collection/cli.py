@@ -13,6 +13,7 @@ import logging
 import posixpath
 import sys
 
+from datalake.cli_types import iso_date, positive_int
 from collection.collector import DEFAULT_PART_SIZE, CollectionResult, collect_all, day_interval
 from collection.errors import CollectionError
 from collection.mastodon_client import RetryPolicy
@@ -26,28 +27,11 @@ environment: MASTODON_INSTANCES, MASTODON_ACCESS_TOKEN (optional, never logged),
 MASTODON_MAX_PAGES, DATALAKE_WEBHDFS_URL, DATALAKE_ROOT (see README.md, Configuration)."""
 
 
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
-
-
 def _moment(value: str) -> dt.datetime:
     try:
         return parse_timestamp(value if "T" in value or " " in value else value + "T00:00:00Z")
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 time such as 2026-11-18T00:00:00Z") from None
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive integer")
-    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,19 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "a summary to stdout. Exit status 1 if any instance failed (the others still complete).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     when = collect.add_mutually_exclusive_group(required=True)
-    when.add_argument("--date", type=_date, help="the UTC day YYYY-MM-DD: the data interval [date, date+1)")
+    when.add_argument("--date", type=iso_date, help="the UTC day YYYY-MM-DD: the data interval [date, date+1)")
     when.add_argument("--start", type=_moment, help="start of the data interval (ISO 8601, UTC if no offset); "
                                                     "needs --end")
     collect.add_argument("--end", type=_moment, help="end of the data interval, exclusive (with --start)")
     collect.add_argument("--instance", action="append", metavar="URL",
                          help="base URL of an instance (repeatable); default: MASTODON_INSTANCES")
     collect.add_argument("--timeline", help="public, local or tag:<name>; default: MASTODON_TIMELINE or public")
-    collect.add_argument("--max-pages", type=_positive, help="at most this many timeline pages per instance "
+    collect.add_argument("--max-pages", type=positive_int, help="at most this many timeline pages per instance "
                                                              "(default: MASTODON_MAX_PAGES or 1000)")
-    collect.add_argument("--part-size", type=_positive, default=DEFAULT_PART_SIZE,
+    collect.add_argument("--part-size", type=positive_int, default=DEFAULT_PART_SIZE,
                          help=f"statuses per raw part file (default {DEFAULT_PART_SIZE})")
     collect.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer (default 30)")
-    collect.add_argument("--retries", type=_positive, default=RetryPolicy.attempts,
+    collect.add_argument("--retries", type=positive_int, default=RetryPolicy.attempts,
                          help=f"attempts per request on 5xx answers and timeouts (default {RetryPolicy.attempts})")
     collect.add_argument("--backoff", type=float, default=RetryPolicy.initial_backoff,
                          help="seconds before the first retry, doubling each time "
@@ -89,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="show each instance's checkpoint and, with --date, its raw parts of that day",
         description="Read-only view of the collector's state in HDFS: checkpoints (high-water id and its time) "
                     "and the raw parts of a day.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    status.add_argument("--date", type=_date, help="also list the raw parts of this UTC day")
+    status.add_argument("--date", type=iso_date, help="also list the raw parts of this UTC day")
     status.add_argument("--domain", action="append", help="only this instance domain (repeatable)")
     _add_verbosity(status)
     return parser

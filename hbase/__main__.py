@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 
+from datalake.cli_types import iso_date, positive_int
 from datalake.settings import ConfigError, Settings
 from hbase.errors import LoadError
 from hbase.loader import DEFAULT_BATCH_SIZE, DEFAULT_READ_BATCH, BatchEvent, load_day
@@ -26,13 +27,6 @@ Examples:
 """
 
 
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
-
-
 def _metrics(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
@@ -41,16 +35,6 @@ def _metrics(values: list[str] | None) -> list[str] | None:
     if unknown:
         raise LoadError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}")
     return metrics
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,12 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         "HBase. Creates missing tables. Safe to re-run for any day at any time: the day's cells are "
         "overwritten, cells a previous load of the day wrote and this one does not are removed, and the "
         "all-time data: cells are recomputed from what HBase stores.")
-    load.add_argument("--date", required=True, type=_day, help="the day (dt partition) to load, YYYY-MM-DD")
+    load.add_argument("--date", required=True, type=iso_date, help="the day (dt partition) to load, YYYY-MM-DD")
     load.add_argument("--metrics", nargs="+", metavar="METRIC",
                       help=f"only these metrics (space or comma separated; default all: {', '.join(METRICS)})")
-    load.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
+    load.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE,
                       help=f"mutations per Thrift mutateRows call (default {DEFAULT_BATCH_SIZE})")
-    load.add_argument("--read-batch", type=_positive, default=DEFAULT_READ_BATCH,
+    load.add_argument("--read-batch", type=positive_int, default=DEFAULT_READ_BATCH,
                       help=f"rows per multi-get when reading rows back (default {DEFAULT_READ_BATCH})")
 
     show = commands.add_parser(
@@ -87,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "croissance_accounts_table: days seen), or with --day by that day's daily cell. Scans the table.")
     show.add_argument("table", metavar="TABLE", help=f"a table ({', '.join(ALL_TABLES)}) or a metric "
                       f"({', '.join(METRICS)})")
-    show.add_argument("--limit", type=_positive, default=10, help="rows to print (default 10)")
-    show.add_argument("--day", type=_day, help="order by that day's daily:<DAY> cell instead")
+    show.add_argument("--limit", type=positive_int, default=10, help="rows to print (default 10)")
+    show.add_argument("--day", type=iso_date, help="order by that day's daily:<DAY> cell instead")
     return parser
 
 

@@ -7,6 +7,8 @@ import json
 import logging
 import sys
 
+from datalake.cli_types import iso_date
+
 DESCRIPTION = """\
 The MapReduce stage of the Mastodon data lake, on Hadoop Streaming (mrjob, -r hadoop).
 
@@ -29,13 +31,6 @@ examples:
 """
 
 
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
-
-
 def _metric_list(values: list[str]) -> list[str]:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
@@ -54,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "moved into its zone; prints each job's Hadoop counters at the end. A day without raw "
                     "input gives empty partitions. Exit status: 0 done, 1 a job failed, 2 bad usage or "
                     "configuration.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD",
+    run.add_argument("--date", required=True, type=iso_date, metavar="YYYY-MM-DD",
                      help="the UTC day (the dt= partition) to process")
     run.add_argument("--metrics", nargs="+", metavar="METRIC",
                      help=f"metric jobs to run, space or comma separated (default: all: {', '.join(METRICS)})")

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 
+from datalake.cli_types import iso_date
 from collection.snowflake import format_timestamp, parse_timestamp
 from collection.standin import DEFAULT_DOMAINS, FaultConfig, Federation, RunningFederation
 
@@ -24,13 +25,6 @@ Faults can be changed while it runs:
   curl localhost:8701/_standin/stats
 The token that lifts --refuse-* is read from STANDIN_ACCESS_TOKEN (not an option: ps shows options).
 """
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 def _moment(value: str) -> dt.datetime:
@@ -56,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
                       help=f"comma-separated instance domains (default {','.join(DEFAULT_DOMAINS)})")
     data.add_argument("--seed", type=int, default=1, help="seed of the generated data (default 1)")
-    data.add_argument("--start", type=_date, default=dt.date(2026, 11, 17), help="first UTC day (default 2026-11-17)")
+    data.add_argument("--start", type=iso_date, default=dt.date(2026, 11, 17), help="first UTC day (default 2026-11-17)")
     data.add_argument("--days", type=int, default=2, help="number of days (default 2)")
     data.add_argument("--statuses-per-day", type=int, default=200, help="statuses published per day (default 200)")
     data.add_argument("--accounts-per-instance", type=int, default=40, help="accounts per origin (default 40)")
