@@ -29,6 +29,24 @@ class LakeLayout:
 
     root: str = "/datalake"
 
+    @property
+    def raw_root(self) -> str:
+        """The directory of every instance's raw partitions (``instance=<host>/dt=<day>``)."""
+        return posixpath.join(self.root, "raw", "mastodon")
+
+    @property
+    def curated_root(self) -> str:
+        return posixpath.join(self.root, "curated", "statuses")
+
+    @property
+    def quarantine_root(self) -> str:
+        """The directory of every stage's quarantine (``<stage>/dt=<day>``)."""
+        return posixpath.join(self.root, "quarantine")
+
+    def erasure_list(self) -> str:
+        """The erasure list: keyed digests of the handles erased (never a handle); datalake/erasure.py."""
+        return posixpath.join(self.root, "state", "privacy", "erasure-list.json")
+
     def raw_instance(self, instance_host: str) -> str:
         return posixpath.join(self.root, "raw", "mastodon", f"instance={instance_host}")
 

@@ -366,6 +366,19 @@ def canonical_handle(account: dict, instance_domain: str | None) -> str:
     return f"{username}@{host}"
 
 
+def status_handle(status: Any, instance_domain: str | None) -> str | None:
+    """The canonical handle of a raw status's author, exactly as curate builds it
+    (:func:`canonical_handle`), or None when the status has no usable ``account.acct`` (or, for a
+    local account, the serving domain is unknown). Never raises: the erasure runs it on any line."""
+    account = status.get("account") if isinstance(status, dict) else None
+    if not isinstance(account, dict) or not isinstance(account.get("acct"), str) or not account["acct"].strip():
+        return None
+    try:
+        return canonical_handle(account, instance_domain)
+    except BadRecord:
+        return None
+
+
 def user_key(handle: str, pseudonym_key: bytes | None) -> str:
     """First 16 hex chars of HMAC-SHA256(key, handle) when pseudonymizing, else the handle."""
     if pseudonym_key is None:
