@@ -1,4 +1,5 @@
-"""Airflow DAG `mastodon_datalake`: collect → curate + metrics (MapReduce) → HBase, once a day.
+"""Airflow DAG `mastodon_datalake`: collect → curate + metrics (MapReduce) → HBase → erasure list
+re-applied → raw retention, once a day.
 
 Wiring only: each task calls one function of the project's packages. The day a run processes
 is always the start of its data interval (a cron data-interval timetable: the run at midnight
@@ -101,9 +102,29 @@ def mastodon_datalake():
         print(report.summary())
         return {"day": report.day.isoformat(), "cells": report.cells, "seconds": round(report.seconds, 3)}
 
+    @task(on_failure_callback=_alert)
+    def reapply_erasures() -> dict:
+        from datalake.erasure import reapply_erasures as reapply
+
+        interval_start, _ = _data_interval()
+        report = reapply(_run_settings(), interval_start.date())
+        print(report.format())
+        return report.to_dict()
+
+    # the last task (the run's state is its leaf's): after a failed run it does not run, and the next
+    # run deletes everything past the cutoff, so nothing is kept longer than one extra day
+    @task(on_failure_callback=_alert)
+    def apply_retention() -> dict:
+        from datalake.retention import apply_raw_retention
+
+        _, interval_end = _data_interval()
+        report = apply_raw_retention(_run_settings(), interval_end.date())
+        print(report.format())
+        return report.to_dict()
+
     collected = collect.expand(base_url=instances())
     computed = compute_metrics()
-    collected >> computed >> load_hbase()
+    collected >> computed >> load_hbase() >> reapply_erasures() >> apply_retention()
 
 
 mastodon_datalake()
