@@ -386,6 +386,16 @@ def user_key(handle: str, pseudonym_key: bytes | None) -> str:
     return hmac.new(pseudonym_key, handle.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
+def status_key(uri: str, pseudonym_key: bytes | None) -> str:
+    """The curated record's ``uri``: first 32 hex chars of HMAC-SHA256(key, uri) when pseudonymizing,
+    else the uri itself. A status uri names its author (``https://host/users/<name>/statuses/<id>``)
+    and resolves to them on their instance, so it is pseudonymized like the user key; 128 bits keep
+    the keys of a day's statuses distinct."""
+    if pseudonym_key is None:
+        return uri
+    return hmac.new(pseudonym_key, uri.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
 def is_noindex(account: dict) -> bool:
     """The account opts out of indexing: ``noindex: true`` or #nobot / #noindex in its note."""
     if account.get("noindex") is True:
@@ -412,7 +422,7 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
     links = link_hosts(content)
     month = account_month(account)
     record = {
-        "uri": status["uri"],
+        "uri": status_key(status["uri"], pseudonym_key),
         "created_at": normalize_created_at(status["created_at"]),
         "language": language_code(status),
         "user": user_key(canonical_handle(account, instance_domain), pseudonym_key),

@@ -23,6 +23,7 @@ from datalake.settings import REPO_ROOT, Secret
 from mapreduce.hadoop import LOG_DIR, MapReduceError, job_options, run_job
 from mapreduce.mr_curate import MRCurate
 from mapreduce.pipeline import KEY_DIR_TEMPLATE, METRICS, run_day
+from mapreduce.records import status_key
 from tests.fixtures.mapreduce.malformed import MALFORMED, ODD_BUT_VALID
 from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
 
@@ -101,7 +102,9 @@ def test_a_day_on_hadoop_local_runner_gives_the_planned_aggregates_and_reruns_id
 
     curated = [json.loads(line) for line in read_lines(hdfs_client, lake.curated(day))]
     assert len(curated) == len({record["uri"] for record in curated}) == expected.curated
-    assert not {record["uri"] for record in curated} & generated.noindex_uris
+    # curated uris are pseudonyms (a status uri names its author): HMAC-SHA256(key, uri)[:32]
+    assert not {record["uri"] for record in curated} & {status_key(uri, KEY.encode()) for uri in generated.noindex_uris}
+    assert all(len(record["uri"]) == 32 and "/" not in record["uri"] for record in curated)
     assert all(len(record["user"]) == 16 and "@" not in record["user"] for record in curated)
     assert read_lines(hdfs_client, lake.quarantine("curate", day)) == []
     assert hdfs_client.status(lake.quarantine("curate", day), strict=False) is not None

@@ -116,11 +116,12 @@ def test_curate_pseudonymizes_with_the_key_shipped_as_a_file(raw_dir, tmp_path):
     key_file.write_bytes(b"test-key")
     output, _ = run_curate(raw_dir, "--files", f"{key_file}#pseudonym.key", runner="local")
     users = {record["uri"]: record["user"] for record in output["curated"]}
-    # HMAC-SHA256(b"test-key", handle)[:16], computed once with the hmac module
-    assert users[ANN_1] == "e504885da6e59923"
-    assert users[BOB_1] == "2143b8e0769a28c6"
+    # HMAC-SHA256(b"test-key", handle)[:16] and (uri)[:32], computed once with the hmac module
+    assert users["9d4828e39bac6b2e6f75f1b3262f8f9a"] == "e504885da6e59923"  # ANN_1
+    assert users["fabe7bf82ea6a26c9c72e92dd2f5c05a"] == "2143b8e0769a28c6"  # BOB_1
     assert not any("@" in user for user in users.values())
     assert "ann@alpha.example" not in json.dumps(output["curated"])
+    assert "/users/" not in json.dumps(output["curated"])  # a status uri names its author
 
 
 def test_curate_refuses_to_run_without_the_key_when_pseudonymizing(raw_dir):
