@@ -431,8 +431,8 @@ def zone_files(client, lake: LakeLayout, days: Iterable[str] | None = None,
         for path in list_files(client, partition):
             files.append(ZoneFile(zone, path, day, domain))
         if temp_files is not None:
-            temp_files += [posixpath.join(partition, name) for name in _list_dirs(client, partition)
-                           if name.startswith(TMP_PREFIX)]
+            temp_files.extend(posixpath.join(partition, name) for name in _list_dirs(client, partition)
+                              if name.startswith(TMP_PREFIX))
 
     for instance in _list_dirs(client, lake.raw_root):
         if instance.startswith("instance="):
