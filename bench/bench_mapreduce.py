@@ -217,7 +217,7 @@ def main(argv=None) -> int:
     print(f"MapReduce stage vs single-pass Python: {args.statuses} statuses, {args.instances} instances, "
           f"{meta['raw_lines']} raw lines ({meta['raw_bytes'] / 1e6:.0f} MB of JSON, "
           f"{sum(len(paths) for paths in files.values())} gz parts), {os.cpu_count()} cores")
-    print(f"framework {report.framework}, metric jobs at once {args.parallel or DEFAULT_PARALLEL}, "
+    print(f"framework {report.framework}, metric jobs at once {args.parallel or DEFAULT_PARALLEL.get(report.framework)}, "
           f"curate reducers {args.curate_reducers or CURATE_REDUCERS}, metric reducers "
           f"{args.metric_reducers or METRIC_REDUCERS}, extra jobconf {jobconf or '-'}")
     print()

@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"metric jobs to run, space or comma separated (default: all: {', '.join(METRICS)})")
     run.add_argument("--framework", choices=("local", "yarn"),
                      help="Hadoop's local job runner or YARN (default: DATALAKE_MR_FRAMEWORK, else mapred-site.xml)")
-    run.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, metavar="N",
-                     help=f"metric jobs running at once (default {DEFAULT_PARALLEL}, DATALAKE_MR_PARALLEL)")
+    run.add_argument("--parallel", type=int, default=None, metavar="N",
+                     help=f"metric jobs running at once (default: DATALAKE_MR_PARALLEL, else "
+                          f"{DEFAULT_PARALLEL['local']} with the local runner, {DEFAULT_PARALLEL['yarn']} on YARN)")
     run.add_argument("--no-curate", dest="curate", action="store_false",
                      help="reuse the curated partition already in the lake (rerun metrics only)")
     run.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")

@@ -40,7 +40,7 @@ METRICS = tuple(METRIC_JOBS)
 
 #: metric jobs run at once. On the 2-core machine (bench/bench_mapreduce.py, 200k statuses) the
 #: metric phase took 33.5 s with 2 at once, 36.3 s with 4, 37.7 s with 7: more only adds contention.
-DEFAULT_PARALLEL = int(os.environ.get("DATALAKE_MR_PARALLEL", "2"))
+DEFAULT_PARALLEL = {"local": 2, "yarn": 4}  # local: CPU-bound; yarn: mostly waiting on containers
 #: HDFS directory (mode 700, outside the lake) where the pseudonym key waits for YARN's localizer
 KEY_DIR_TEMPLATE = os.environ.get("DATALAKE_MR_KEY_DIR", "/user/{user}/.datalake-keys")
 #: reducers of curate (its output files are the maps of every metric job) and of each metric job
@@ -162,10 +162,10 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     unknown = [name for name in chosen if name not in METRIC_JOBS]
     if unknown:
         raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}")
-    parallel = max(1, parallel or DEFAULT_PARALLEL)
+    framework = job_options(settings).framework
+    parallel = max(1, parallel or int(os.environ.get("DATALAKE_MR_PARALLEL") or DEFAULT_PARALLEL.get(framework, 2)))
     tuning = {"curate_reducers": curate_reducers or CURATE_REDUCERS, "metric_reducers": metric_reducers or METRIC_REDUCERS,
               "jobconf": dict(jobconf or {})}
-    framework = job_options(settings).framework
     lake, client = layout(settings), hdfs_client(settings)
     report = DayReport(day=day, framework=framework)
     run_id = f"{day.isoformat()}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
