@@ -1,0 +1,121 @@
+"""Raw retention on the stack's HDFS: the command line, the library, and the DAG's task in Airflow.
+
+A lake is laid out by hand: raw partitions of two instances and quarantine partitions over ten
+days, plus everything retention must leave alone (curated, aggregates, the loader's manifests,
+a checkpoint, a directory and a file that are not dt= partitions). Each step compares the whole
+file listing before and after with what DESIGN says should go.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import posixpath
+import subprocess
+import sys
+
+import pytest
+
+from datalake.lake import write_atomic
+from datalake.retention import apply_raw_retention
+from datalake.settings import REPO_ROOT
+from tests.integration.airflow_harness import airflow_env, migrate_db
+
+TODAY = dt.date(2026, 12, 1)
+DAYS = [TODAY - dt.timedelta(days=age) for age in range(10, 0, -1)]  # 11-21 .. 11-30
+
+
+def _day(day: dt.date) -> str:
+    return f"dt={day.isoformat()}"
+
+
+@pytest.fixture(scope="module")
+def lake(settings, hdfs_client):
+    lake = settings.with_overrides(root=f"{settings.root}-retention")
+    root = lake.root
+    files = []
+    for day in DAYS:
+        files.append(f"raw/mastodon/instance=alpha.example/{_day(day)}/part-{day.toordinal()}1-{day.toordinal()}9.jsonl.gz")
+        if day >= TODAY - dt.timedelta(days=5):
+            files.append(f"raw/mastodon/instance=beta.example/{_day(day)}/part-{day.toordinal()}1-{day.toordinal()}2.jsonl.gz")
+        files += [f"quarantine/curate/{_day(day)}/part-00000", f"curated/statuses/{_day(day)}/part-00000",
+                  f"aggregates/languages/{_day(day)}/part-00000", f"state/hbase/languages/{_day(day)}.json"]
+    files += ["raw/mastodon/instance=alpha.example/dt=2026-11-21/_tmp.part-9-9.jsonl.gz",  # a crashed write
+              "raw/mastodon/instance=alpha.example/dt=garbage/part-1-1.jsonl.gz",
+              "raw/mastodon/instance=alpha.example/README.txt",
+              "state/mastodon/instance=alpha.example/checkpoint.json"]
+    for path in files:
+        write_atomic(hdfs_client, posixpath.join(root, path), gzip.compress(b'{"id": "1"}\n'))
+    yield lake
+    hdfs_client.delete(root, recursive=True)
+
+
+def listing(client, root: str) -> set[str]:
+    return {posixpath.relpath(posixpath.join(directory, name), root)
+            for directory, _, names in client.walk(root) for name in names}
+
+
+def expected_gone(before: set[str], cutoff: dt.date) -> set[str]:
+    """Files of raw and quarantine dt= partitions older than the cutoff (computed from the paths)."""
+    gone = set()
+    for path in before:
+        parts = path.split("/")
+        if parts[0] in ("raw", "quarantine"):
+            partition = next((part for part in parts if part.startswith("dt=")), "")
+            try:
+                day = dt.date.fromisoformat(partition[3:])
+            except ValueError:
+                continue
+            if day < cutoff:
+                gone.add(path)
+    return gone
+
+
+def test_dry_run_from_the_command_line_lists_and_deletes_nothing(lake, hdfs_client):
+    before = listing(hdfs_client, lake.root)
+    env = {"DATALAKE_ROOT": lake.root, "DATALAKE_RAW_RETENTION_DAYS": "3", "PYTHONPATH": str(REPO_ROOT),
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "datalake", "retention", "--today", TODAY.isoformat(), "--dry-run",
+                             "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["cutoff"] == "2026-11-28" and report["dry_run"]
+    old = [day for day in DAYS if day < dt.date(2026, 11, 28)]
+    assert sorted(partition["path"] for partition in report["deleted"]) == sorted(
+        [f"{lake.root}/raw/mastodon/instance=alpha.example/{_day(day)}" for day in old]
+        + [f"{lake.root}/raw/mastodon/instance=beta.example/{_day(day)}" for day in old if day >= dt.date(2026, 11, 26)]
+        + [f"{lake.root}/quarantine/curate/{_day(day)}" for day in old])
+    assert "would delete" in result.stderr
+    assert listing(hdfs_client, lake.root) == before
+
+
+def test_retention_deletes_exactly_the_old_raw_and_quarantine_partitions(lake, hdfs_client):
+    before = listing(hdfs_client, lake.root)
+    report = apply_raw_retention(lake.with_overrides(raw_retention_days=3), TODAY)
+    gone = expected_gone(before, dt.date(2026, 11, 28))
+    assert len(gone) == 7 + 2 + 1 + 7  # alpha, beta, alpha's temp file, quarantine
+    assert listing(hdfs_client, lake.root) == before - gone
+    assert len(report.deleted) == 16 and report.kept == 9
+    assert sum(partition.files for partition in report.deleted) == len(gone)
+    assert all(partition.bytes > 0 for partition in report.deleted)
+    # a second run, and a run with retention off, delete nothing
+    assert apply_raw_retention(lake.with_overrides(raw_retention_days=3), TODAY).deleted == []
+    assert apply_raw_retention(lake.with_overrides(raw_retention_days=0), TODAY + dt.timedelta(days=99)).deleted == []
+    assert listing(hdfs_client, lake.root) == before - gone
+
+
+def test_the_dag_task_takes_today_from_its_data_interval(lake, hdfs_client, tmp_path):
+    """`airflow tasks test mastodon_datalake apply_retention 2026-12-03`: the interval [12-02, 12-03)
+    makes today 12-03, so with 3 days dt < 11-30 goes (11-28 and 11-29 of what is left)."""
+    before = listing(hdfs_client, lake.root)
+    env = airflow_env(tmp_path, {"DATALAKE_ROOT": lake.root, "DATALAKE_RAW_RETENTION_DAYS": "3"})
+    log = tmp_path / "airflow.log"
+    migrate_db(env, log)
+    result = subprocess.run(["airflow", "tasks", "test", "mastodon_datalake", "apply_retention", "2026-12-03"],
+                            env=env, capture_output=True, text=True, timeout=600)
+    log.write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, f"see {log}"
+    gone = expected_gone(before, dt.date(2026, 11, 30))
+    assert {path.split("/")[-2] for path in gone} == {"dt=2026-11-28", "dt=2026-11-29"} and len(gone) == 6
+    assert listing(hdfs_client, lake.root) == before - gone
+    assert "keeping dt >= 2026-11-30; deleted 6 partition(s)" in result.stdout + result.stderr
