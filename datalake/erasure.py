@@ -62,8 +62,9 @@ import json
 import logging
 import posixpath
 import re
+import time
 import zlib
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
@@ -304,7 +305,9 @@ def erase_from_raw_line(line: bytes, matcher: Matcher, instance_domain: str | No
         status = records.parse_raw_line(line)
     except records.BadRecord:
         text = line.decode("utf-8", "replace")
-        return LineResult(REMOVE, reason="unreadable") if matcher.names_person(text, instance_domain) else LineResult(KEEP)
+        if matcher.names_person(text, instance_domain):
+            return LineResult(REMOVE, reason="unreadable")
+        return LineResult(KEEP)
     if _is_person(status, matcher, instance_domain):
         account = status["account"]
         matcher.learn(account.get("url"))
@@ -552,9 +555,11 @@ class ErasureReport:
     hbase_rows_deleted: dict[str, int] = field(default_factory=dict)    # explicitly, not by a reload
     hbase_days: list[str] = field(default_factory=list)                 # days HBase held for the person
     manifests_rewritten: list[str] = field(default_factory=list)
+    hbase_compacted: list[str] = field(default_factory=list)           # major compaction requested
     erasure_list: str = ""
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    scan_seconds: float = 0.0
 
     def removed(self, zone: str) -> dict[str, int]:
         """Lines removed per day in a zone: raw = status copies (one per instance that served it),
@@ -581,9 +586,11 @@ class ErasureReport:
     def format(self, show_handle: bool = True) -> str:
         who = self.handle if show_handle else self.label
         verb = "would" if self.dry_run else "did"
-        lines = [f"erasure of {who} (user key {self.user_key if show_handle else '…'}){' — DRY RUN, nothing changed' if self.dry_run else ''}",
-                 f"  scanned: " + ", ".join(f"{zone} {self.files_scanned[zone]} file(s) / {self.lines_scanned[zone]:,} line(s)"
-                                            for zone in ZONES) + f" in {self.passes} pass(es)",
+        key = self.user_key if show_handle else "…"
+        scanned = ", ".join(f"{zone} {self.files_scanned[zone]} file(s) / {self.lines_scanned[zone]:,} line(s)"
+                            for zone in ZONES)
+        lines = [f"erasure of {who} (user key {key})" + (" — DRY RUN, nothing changed" if self.dry_run else ""),
+                 f"  scanned: {scanned} in {self.passes} pass(es), {self.scan_seconds:.1f} s",
                  f"  files {'to rewrite' if self.dry_run else 'rewritten'}: {self.files_rewritten}"]
         for zone in ZONES:
             removed = self.removed(zone)
@@ -599,11 +606,16 @@ class ErasureReport:
                         or "none"))
         lines.append(f"  days {'to recompute' if self.dry_run else 'recomputed'} (aggregates): "
                      f"{', '.join(self.days_recomputed) or 'none'}; "
-                     f"{'to reload' if self.dry_run else 'reloaded'} into HBase: {', '.join(self.days_reloaded) or 'none'}")
+                     f"{'to reload' if self.dry_run else 'reloaded'} into HBase: "
+                     f"{', '.join(self.days_reloaded) or 'none'}")
         if not self.dry_run:
             lines.append("  HBase rows removed: " + (", ".join(f"{table} {count}" for table, count in
                                                               sorted(self.hbase_rows_removed.items())) or "none")
-                         + (f" (of which deleted explicitly: {self.hbase_rows_deleted})" if self.hbase_rows_deleted else ""))
+                         + (f" (of which deleted explicitly: {self.hbase_rows_deleted})"
+                            if self.hbase_rows_deleted else ""))
+            if self.hbase_compacted:
+                lines.append(f"  HBase major compaction requested (purges the deleted cells from disk): "
+                             f"{', '.join(self.hbase_compacted)}")
         lines.append(f"  erasure list: {self.erasure_list}")
         for warning in self.warnings:
             lines.append(f"  WARNING: {warning}")
@@ -620,8 +632,10 @@ class ErasureReport:
                 "hbase_days": self.hbase_days, "hbase_rows_before": self.hbase_rows_before,
                 "days_recomputed": self.days_recomputed, "days_reloaded": self.days_reloaded,
                 "hbase_rows_removed": self.hbase_rows_removed, "hbase_rows_deleted_explicitly": self.hbase_rows_deleted,
-                "manifests_rewritten": self.manifests_rewritten, "erasure_list": self.erasure_list,
-                "warnings": self.warnings, "seconds": round(self.seconds, 3)}
+                "manifests_rewritten": self.manifests_rewritten, "hbase_compacted": self.hbase_compacted,
+                "erasure_list": self.erasure_list,
+                "warnings": self.warnings, "seconds": round(self.seconds, 3),
+                "scan_seconds": round(self.scan_seconds, 3)}
 
 
 def _line_action(zone_file: ZoneFile, matcher: Matcher) -> Callable[[bytes], LineResult]:
@@ -755,6 +769,12 @@ def _recompute_and_reload(settings: Settings, client, lake: LakeLayout, person: 
     if any(after.values()):
         raise ErasureError(f"HBase still holds {sum(map(len, after.values()))} row(s) of the person after the "
                            "erasure; check HBase (`make status`) and rerun it")
+    if any(before.values()):
+        connection = connect(settings)
+        try:
+            report.hbase_compacted = hbase_erasure.purge_deleted_cells(connection)
+        finally:
+            connection.close()
     report.hbase_rows_removed_by_reload = {
         table: len(rows) - report.hbase_rows_deleted.get(table, 0) for table, rows in before.items()
         if len(rows) - report.hbase_rows_deleted.get(table, 0) > 0}
@@ -771,8 +791,6 @@ def erase_handle(settings: Settings, handle: str, dry_run: bool = False, *, days
     is down: rerun without it later). Raises ErasureError (or LakeError) saying what failed;
     every step is idempotent, so a rerun finishes an interrupted erasure.
     """
-    import time
-
     started = time.monotonic()
     person = Person.from_handle(handle, settings)
     client, lake = hdfs_client(settings), layout(settings)
@@ -796,7 +814,14 @@ def erase_handle(settings: Settings, handle: str, dry_run: bool = False, *, days
         report.erasure_list = _record_in_list(client, lake, person.digest, completed=False)
 
     matcher = Matcher(person)
+    scan_started = time.monotonic()
     _scan(client, lake, matcher, report, dry_run)
+    report.scan_seconds = time.monotonic() - scan_started
+    lines = sum(report.lines_scanned.values())
+    log.info("erasure (%s): scanned %s line(s) in %d file(s) in %.1f s (%s lines/s), %d file(s) %s",
+             person.label, f"{lines:,}", sum(report.files_scanned.values()), report.scan_seconds,
+             f"{lines / report.scan_seconds:,.0f}" if report.scan_seconds > 0 else "-", report.files_rewritten,
+             "to rewrite" if dry_run else "rewritten")
     if recompute:
         _recompute_and_reload(settings, client, lake, person, report, dry_run)
     elif any(change.zone == "curated" for change in report.changes):

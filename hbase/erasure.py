@@ -99,6 +99,26 @@ def delete_rows(connection: happybase.Connection, rows: Rows) -> dict[str, int]:
     return deleted
 
 
+def purge_deleted_cells(connection: happybase.Connection, tables=(USER_TABLE, MEMBERS_TABLE)) -> list[str]:
+    """Ask HBase for a major compaction of the tables that hold rows per person; the tables asked.
+
+    A delete only writes a tombstone: the deleted cells stay in the region's store files (and can
+    be read by tools that read raw files or snapshots) until a major compaction rewrites them.
+    The request is asynchronous; HBase runs it in the background (minutes on a large table).
+    """
+    requested = []
+    try:
+        existing = _existing_tables(connection)
+        for table in tables:
+            if table in existing:
+                connection.compact_table(table, major=True)
+                requested.append(table)
+    except THRIFT_ERRORS as exc:
+        raise LoadError(f"HBase: requesting a major compaction of {', '.join(tables)} failed: {type(exc).__name__}: "
+                        f"{exc}; run it in the HBase shell (major_compact '<table>')") from exc
+    return requested
+
+
 def forget_in_manifests(client, lake, user_key: str, days: list[str]) -> list[str]:
     """Drop the user key from the loader manifests of ``days`` (users and growth); the paths rewritten.
 

@@ -152,8 +152,9 @@ def hmac16(handle: str) -> str:
 
 class Lake:
     def __init__(self, settings, client, name: str):
-        self.settings = settings.with_overrides(root=f"{settings.root}-pd{name}", table_prefix=f"{settings.table_prefix}pd{name}",
-                                                mr_framework="local", pseudonymize=True, pseudonym_key=Secret(KEY))
+        self.settings = settings.with_overrides(
+            root=f"{settings.root}-pd{name}", table_prefix=f"{settings.table_prefix}pd{name}",
+            mr_framework="local", pseudonymize=True, pseudonym_key=Secret(KEY))
         self.client = client
         self.layout = LakeLayout(self.settings.root)
         self.day_reports = {}
@@ -440,7 +441,8 @@ def test_erasure_leaves_no_trace_and_equals_a_clean_run_without_the_person(lakes
                                                                            hdfs_client):
     lake_a, lake_b = lakes
     hbase_before = hbase_dump(lake_a.settings)
-    raw_names_before = sorted(path for path in _snapshot(hdfs_client, lake_a) if path.startswith(("raw", "state/mastodon")))
+    raw_names_before = sorted(path for path in _snapshot(hdfs_client, lake_a)
+                              if path.startswith(("raw", "state/mastodon")))
     checkpoints_before = hdfs_dump(hdfs_client, lake_a.root, "state/mastodon")
 
     report = erase_handle(lake_a.settings, person["handle"])
@@ -453,6 +455,7 @@ def test_erasure_leaves_no_trace_and_equals_a_clean_run_without_the_person(lakes
     assert report.hbase_rows_before == {"user_table": 1, "croissance_accounts_table": 1}
     assert report.hbase_rows_removed == {"user_table": 1, "croissance_accounts_table": 1}
     assert report.hbase_rows_deleted == {} and report.warnings == []
+    assert report.hbase_compacted == ["user_table", "croissance_accounts_table"]
     assert report.erasure_list == "recorded" and report.passes == 1
     assert report.files_rewritten == len({change.path for change in report.changes})
 

@@ -35,9 +35,10 @@ def lake(settings, hdfs_client):
     root = lake.root
     files = []
     for day in DAYS:
-        files.append(f"raw/mastodon/instance=alpha.example/{_day(day)}/part-{day.toordinal()}1-{day.toordinal()}9.jsonl.gz")
+        first = day.toordinal() * 10
+        files.append(f"raw/mastodon/instance=alpha.example/{_day(day)}/part-{first + 1}-{first + 9}.jsonl.gz")
         if day >= TODAY - dt.timedelta(days=5):
-            files.append(f"raw/mastodon/instance=beta.example/{_day(day)}/part-{day.toordinal()}1-{day.toordinal()}2.jsonl.gz")
+            files.append(f"raw/mastodon/instance=beta.example/{_day(day)}/part-{first + 1}-{first + 2}.jsonl.gz")
         files += [f"quarantine/curate/{_day(day)}/part-00000", f"curated/statuses/{_day(day)}/part-00000",
                   f"aggregates/languages/{_day(day)}/part-00000", f"state/hbase/languages/{_day(day)}.json"]
     files += ["raw/mastodon/instance=alpha.example/dt=2026-11-21/_tmp.part-9-9.jsonl.gz",  # a crashed write

@@ -73,7 +73,8 @@ def test_namesakes_stay_untouched():
     # the same username on another instance, a longer username, a longer host
     for value, domain in ((status(acct="ann", host="beta.example", uri="https://beta.example/users/ann/statuses/1"),
                            "beta.example"),
-                          (status(acct="ann26", host="alpha.example", uri="https://alpha.example/users/ann26/statuses/1"),
+                          (status(acct="ann26", host="alpha.example",
+                                  uri="https://alpha.example/users/ann26/statuses/1"),
                            "alpha.example"),
                           (status(acct="ann@alpha.example.org", host="beta.example",
                                   uri="https://alpha.example.org/users/ann/statuses/1"), "beta.example")):
@@ -113,7 +114,8 @@ def test_mentions_of_them_are_redacted_without_changing_any_metric():
 def test_a_local_mention_on_their_own_instance_is_redacted():
     value = mentioning(host="alpha.example", acct_of_ann="ann")
     result = erase_from_raw_line(line(value), matcher(), "alpha.example")
-    assert result.action == REDACT and [m["acct"] for m in json.loads(result.line)["mentions"]] == ["carl@gamma.example"]
+    assert result.action == REDACT
+    assert [entry["acct"] for entry in json.loads(result.line)["mentions"]] == ["carl@gamma.example"]
 
 
 def test_their_handle_or_profile_in_any_text_is_redacted_host_kept():
