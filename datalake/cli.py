@@ -45,6 +45,15 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def _handle(value: str) -> str:
+    from datalake.erasure import ErasureError, canonical
+
+    try:
+        return canonical(value)
+    except ErasureError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m datalake", description=DESCRIPTION, epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Idempotent: rerun it to finish an interrupted erasure. The output names the handle; logs "
                     "name only the erasure-list entry.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    erase.add_argument("--handle", required=True, metavar="USER@HOST",
+    erase.add_argument("--handle", required=True, metavar="USER@HOST", type=_handle,
                        help="the person's handle, with the host of their own instance (e.g. ann@mastodon.social)")
     erase.add_argument("--dry-run", action="store_true",
                        help="scan and report what would change; change nothing (HDFS, HBase, erasure list)")

@@ -142,8 +142,8 @@ class Person:
             try:
                 key_bytes = settings.require_pseudonym_key()
             except ConfigError as error:
-                raise ErasureError(f"the curated zone and HBase hold pseudonyms, and computing the person's "
-                                   f"needs the key: {error}") from None
+                raise ConfigError(f"the curated zone and HBase hold pseudonyms, and computing the person's pseudonym "
+                                  f"needs the key that made them: {error}") from None
         user_key = records.user_key(canonical_handle, key_bytes if settings.pseudonymize else None)
         return cls(canonical_handle, user_key, erasure_digest(canonical_handle, key_bytes) if key_bytes else None)
 
@@ -585,7 +585,6 @@ class ErasureReport:
 
     def format(self, show_handle: bool = True) -> str:
         who = self.handle if show_handle else self.label
-        verb = "would" if self.dry_run else "did"
         key = self.user_key if show_handle else "…"
         scanned = ", ".join(f"{zone} {self.files_scanned[zone]} file(s) / {self.lines_scanned[zone]:,} line(s)"
                             for zone in ZONES)
@@ -619,7 +618,7 @@ class ErasureReport:
         lines.append(f"  erasure list: {self.erasure_list}")
         for warning in self.warnings:
             lines.append(f"  WARNING: {warning}")
-        lines.append(f"  {verb} it in {self.seconds:.1f} s")
+        lines.append(f"  {'dry run' if self.dry_run else 'erasure'} done in {self.seconds:.1f} s")
         return "\n".join(lines)
 
     def to_dict(self, show_handle: bool = True) -> dict:
@@ -830,12 +829,18 @@ def erase_handle(settings: Settings, handle: str, dry_run: bool = False, *, days
     if remember and person.digest is not None and not dry_run and recompute:
         _record_in_list(client, lake, person.digest, completed=True)
     report.seconds = time.monotonic() - started
-    log.info("erasure (%s) %s: %d file(s) rewritten; removed raw %s, quarantine %s, curated %s; %d redacted; "
-             "days recomputed %s; HBase rows removed %s; %d warning(s)", person.label,
-             "dry run done" if dry_run else "done", report.files_rewritten, report.removed("raw"),
-             report.removed("quarantine"), report.removed("curated"),
-             sum(report.redacted(zone) for zone in ZONES), report.days_recomputed or "none",
-             report.hbase_rows_removed or "none", len(report.warnings))
+    if dry_run:
+        log.info("erasure (%s) dry run done, nothing changed: would rewrite %d file(s), remove raw %s, quarantine %s, "
+                 "curated %s, redact %d line(s), recompute days %s, reload %s; %d warning(s)", person.label,
+                 report.files_rewritten, report.removed("raw"), report.removed("quarantine"), report.removed("curated"),
+                 sum(report.redacted(zone) for zone in ZONES), report.days_recomputed or "none",
+                 report.days_reloaded or "none", len(report.warnings))
+    else:
+        log.info("erasure (%s) done: %d file(s) rewritten; removed raw %s, quarantine %s, curated %s; %d line(s) "
+                 "redacted; days recomputed %s, reloaded %s; HBase rows removed %s; %d warning(s)", person.label,
+                 report.files_rewritten, report.removed("raw"), report.removed("quarantine"), report.removed("curated"),
+                 sum(report.redacted(zone) for zone in ZONES), report.days_recomputed or "none",
+                 report.days_reloaded or "none", report.hbase_rows_removed or "none", len(report.warnings))
     return report
 
 

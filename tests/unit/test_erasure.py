@@ -13,7 +13,7 @@ from datalake.erasure import (ERASED, KEEP, REDACT, REMOVE, ErasureError, Matche
                               decode_file, encode_file, erase_from_curated_line, erase_from_quarantine_line,
                               erase_from_raw_line, erasure_digest, join_lines, listed_handles_in_line,
                               mastodon_json, split_lines)
-from datalake.settings import Secret, Settings
+from datalake.settings import ConfigError, Secret, Settings
 from mapreduce import records
 from tests.fixtures.mapreduce.statuses import line, mention, status
 
@@ -56,7 +56,7 @@ def test_person_keys_pseudonym_and_list_digest_are_different_hmacs():
 
 
 def test_pseudonymizing_without_a_key_says_what_to_do():
-    with pytest.raises(ErasureError, match="DATALAKE_PSEUDONYM_KEY"):
+    with pytest.raises(ConfigError, match="DATALAKE_PSEUDONYM_KEY"):
         Person.from_handle("ann@alpha.example", Settings(pseudonymize=True, pseudonym_key=Secret(None)))
 
 
@@ -226,3 +226,39 @@ def test_listed_handles_are_recognised_by_digest_in_authors_boosts_and_mentions(
     bystander = status(acct="bob", host="beta.example", uri="https://beta.example/users/bob/statuses/8")
     assert listed_handles_in_line(line(bystander), "beta.example", key, entries, cache) == set()
     assert listed_handles_in_line(b"{broken", "beta.example", key, entries, cache) == set()
+
+
+# ---- the command line
+
+@pytest.mark.parametrize("argv", [["--help"], ["erase", "--help"], ["retention", "--help"],
+                                  ["reapply-erasures", "--help"]])
+def test_every_command_has_help(argv, capsys):
+    from datalake.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 0 and "usage: python -m datalake" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["erase", "--handle", "ann"], "is not a handle: give it as user@host"),
+    (["erase"], "--handle"),
+    (["retention", "--days", "-1"], "is not a number of days"),
+    (["reapply-erasures", "--date", "2026-13-01"], "is not a date YYYY-MM-DD"),
+])
+def test_bad_usage_exits_2_with_the_reason(argv, message, capsys):
+    from datalake.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_missing_key_is_a_configuration_error(monkeypatch, capsys):
+    from datalake.cli import main
+
+    monkeypatch.setenv("DATALAKE_PSEUDONYMIZE", "1")
+    monkeypatch.delenv("DATALAKE_PSEUDONYM_KEY", raising=False)
+    monkeypatch.setenv("DATALAKE_PSEUDONYM_KEY_FILE", "/nonexistent/pseudonym.key")
+    assert main(["erase", "--handle", "ann@alpha.example", "--dry-run"]) == 2
+    assert "error: configuration:" in capsys.readouterr().err
