@@ -754,8 +754,18 @@ def _recompute_and_reload(settings: Settings, client, lake: LakeLayout, person: 
     connection = connect(settings)
     try:
         remaining = hbase_erasure.user_rows(connection, person.user_key)
-        if any(remaining.values()):
-            left_days = sorted(hbase_erasure.days_of(remaining))
+        left_days = sorted(hbase_erasure.days_of(remaining))
+        if report.days is not None:
+            # a re-application touches only its days; other days are their own runs' (or a full erasure's)
+            other_days = [day for day in left_days if day not in report.days]
+            if other_days:
+                report.warnings.append(
+                    f"HBase also holds the person on {', '.join(other_days)}, outside the days of this run: rerun "
+                    f"`python -m datalake erase` for {person.label} (the handle is in the request log)")
+            if any(day in report.days for day in left_days):
+                raise ErasureError(f"HBase still holds the person on {', '.join(report.days)} after the reload; run "
+                                   f"the full erasure (`python -m datalake erase`) for {person.label}")
+        elif any(remaining.values()):
             report.hbase_rows_deleted = hbase_erasure.delete_rows(connection, remaining)
             report.manifests_rewritten = hbase_erasure.forget_in_manifests(client, lake, person.user_key, left_days)
             report.warnings.append(
@@ -763,20 +773,17 @@ def _recompute_and_reload(settings: Settings, client, lake: LakeLayout, person: 
                 f"partition to recompute from); their rows were deleted explicitly ({report.hbase_rows_deleted}), "
                 "but the counts of those days still include their statuses")
         after = hbase_erasure.user_rows(connection, person.user_key)
+        if report.days is None and any(after.values()):
+            raise ErasureError(f"HBase still holds {sum(map(len, after.values()))} row(s) of the person after the "
+                               "erasure; check HBase (`make status`) and rerun it")
+        removed = {table: sum(1 for row in rows if row not in after[table]) for table, rows in before.items()}
+        report.hbase_rows_removed_by_reload = {
+            table: count - report.hbase_rows_deleted.get(table, 0) for table, count in removed.items()
+            if count - report.hbase_rows_deleted.get(table, 0) > 0}
+        if any(removed.values()) or report.days_reloaded:
+            report.hbase_compacted = hbase_erasure.purge_deleted_cells(connection)
     finally:
         connection.close()
-    if any(after.values()):
-        raise ErasureError(f"HBase still holds {sum(map(len, after.values()))} row(s) of the person after the "
-                           "erasure; check HBase (`make status`) and rerun it")
-    if any(before.values()):
-        connection = connect(settings)
-        try:
-            report.hbase_compacted = hbase_erasure.purge_deleted_cells(connection)
-        finally:
-            connection.close()
-    report.hbase_rows_removed_by_reload = {
-        table: len(rows) - report.hbase_rows_deleted.get(table, 0) for table, rows in before.items()
-        if len(rows) - report.hbase_rows_deleted.get(table, 0) > 0}
 
 
 def erase_handle(settings: Settings, handle: str, dry_run: bool = False, *, days: Iterable[dt.date] | None = None,
