@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import logging
 import os
 import posixpath
 import re
@@ -37,6 +38,7 @@ from datalake.settings import REPO_ROOT, Secret
 from hbase.inspect import dump_tables
 from hbase.loader import load_day
 from hbase.tables import ALL_TABLES
+from mapreduce.hadoop import LOG_DIR as MR_LOG_DIR
 from mapreduce.pipeline import run_day
 from tests.integration.expected_metrics import NOINDEX_NOTE, _emojis, _link_hosts
 
@@ -97,6 +99,28 @@ def _federation(cls=Federation, **extra):
 
 
 # ---------------------------------------------------------------------------------------------- lake helpers
+
+
+class _LogRecords(logging.Handler):
+    """The messages of every log record (INFO and up) emitted inside a ``with`` block."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+
+    def __enter__(self):
+        self.messages: list[str] = []
+        self.root = logging.getLogger()
+        self.root_level = self.root.level
+        self.root.addHandler(self)
+        self.root.setLevel(min(self.root_level or logging.INFO, logging.INFO))
+        return self
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def __exit__(self, *exc):
+        self.root.removeHandler(self)
+        self.root.setLevel(self.root_level)
 
 
 def _read(client, path: str) -> bytes:
@@ -445,7 +469,19 @@ def test_erasure_leaves_no_trace_and_equals_a_clean_run_without_the_person(lakes
                               if path.startswith(("raw", "state/mastodon")))
     checkpoints_before = hdfs_dump(hdfs_client, lake_a.root, "state/mastodon")
 
-    report = erase_handle(lake_a.settings, person["handle"])
+    with _LogRecords() as logged:
+        report = erase_handle(lake_a.settings, person["handle"])
+
+    # the logs (Airflow task logs when the DAG re-applies the list) name the erasure-list entry only
+    logs = "\n".join(logged.messages)
+    assert f"erasure (erasure entry {erasure_digest(person['handle'], KEY.encode())[:12]})" in logs
+    assert person["handle"] not in logs.lower() and person["user_key"] not in logs and KEY not in logs
+    for day in DAYS:  # the MapReduce job logs of the recomputed days
+        for job_log in (MR_LOG_DIR / day.isoformat()).glob("*.log"):
+            assert person["handle"] not in job_log.read_text(errors="replace").lower(), job_log
+
+    # no trace of them anywhere: raw, quarantine, curated, aggregates, manifests, HBase
+    assert _lake_traces(hdfs_client, lake_a, person) == []
 
     # what it reports
     expected = _expected_removals(federation, person, injected)
@@ -459,8 +495,6 @@ def test_erasure_leaves_no_trace_and_equals_a_clean_run_without_the_person(lakes
     assert report.erasure_list == "recorded" and report.passes == 1
     assert report.files_rewritten == len({change.path for change in report.changes})
 
-    # no trace of them anywhere: raw, quarantine, curated, aggregates, manifests, HBase
-    assert _lake_traces(hdfs_client, lake_a, person) == []
     erasure_list = hdfs_dump(hdfs_client, lake_a.root, "state/privacy")["state/privacy/erasure-list.json"]
     assert erasure_digest(person["handle"], KEY.encode()).encode() in erasure_list
     assert json.loads(erasure_list)["entries"][erasure_digest(person["handle"], KEY.encode())]["completed_at"]
