@@ -165,10 +165,17 @@ class Matcher:
 
     def learn(self, url: Any) -> bool:
         """Remember one of the person's profile URLs met in the data; True when it is new
-        (not covered by the URLs derived from the handle)."""
+        (not covered by the URLs derived from the handle). Only a URL whose path names the person
+        counts: an odd server's bare instance URL must not make every link to it "theirs"."""
         if not isinstance(url, str) or "://" not in url or self._url.fullmatch(url.rstrip("/")):
             return False
         url = url.rstrip("/")
+        try:
+            path = urlsplit(url).path.lower()
+        except ValueError:
+            return False
+        if not re.search(rf"(?<![\w-]){re.escape(self.person.username)}{_AFTER_NAME}", path):
+            return False
         if url.lower() in self.learned:
             return False
         self.learned.add(url.lower())

@@ -105,9 +105,10 @@ def test_retention_deletes_exactly_the_old_raw_and_quarantine_partitions(lake, h
     assert listing(hdfs_client, lake.root) == before - gone
 
 
-def test_the_dag_task_takes_today_from_its_data_interval(lake, hdfs_client, tmp_path):
+def test_the_dag_tasks_take_their_days_from_the_data_interval(lake, hdfs_client, tmp_path):
     """`airflow tasks test mastodon_datalake apply_retention 2026-12-03`: the interval [12-02, 12-03)
-    makes today 12-03, so with 3 days dt < 11-30 goes (11-28 and 11-29 of what is left)."""
+    makes today 12-03, so with 3 days dt < 11-30 goes (11-28 and 11-29 of what is left);
+    `reapply_erasures` works on the interval's day, 12-02."""
     before = listing(hdfs_client, lake.root)
     env = airflow_env(tmp_path, {"DATALAKE_ROOT": lake.root, "DATALAKE_RAW_RETENTION_DAYS": "3"})
     log = tmp_path / "airflow.log"
@@ -120,3 +121,11 @@ def test_the_dag_task_takes_today_from_its_data_interval(lake, hdfs_client, tmp_
     assert {path.split("/")[-2] for path in gone} == {"dt=2026-11-28", "dt=2026-11-29"} and len(gone) == 6
     assert listing(hdfs_client, lake.root) == before - gone
     assert "keeping dt >= 2026-11-30; deleted 6 partition(s)" in result.stdout + result.stderr
+
+    # the task before it in the DAG: with an empty erasure list it reads nothing and succeeds
+    result = subprocess.run(["airflow", "tasks", "test", "mastodon_datalake", "reapply_erasures", "2026-12-03"],
+                            env=env, capture_output=True, text=True, timeout=600)
+    with open(log, "a") as out:
+        out.write(result.stdout + result.stderr)
+    assert result.returncode == 0, f"see {log}"
+    assert "erasure list empty: nothing to re-apply to 2026-12-02" in result.stdout + result.stderr

@@ -165,6 +165,15 @@ def test_profile_urls_on_another_web_domain_are_learned_from_their_statuses():
     assert erase_from_raw_line(line(other), m, "beta.example").action == REDACT  # the next pass finds it
 
 
+def test_only_urls_that_name_them_are_learned():
+    m = matcher()
+    assert not m.learn("https://alpha.example/")            # a bare instance URL would erase every link to it
+    assert not m.learn("https://alpha.example/accounts/12345")
+    assert not m.learn("https://alpha.example/@ann")         # already derived from the handle
+    assert m.learn("https://social.alpha.example/profile/Ann/")
+    assert m.is_profile_url("https://social.alpha.example/profile/ann") and not m.is_profile_url("https://alpha.example/")
+
+
 def test_mastodon_json_escapes_like_rails_and_round_trips():
     value = {"content": "<p>a & b</p>", "s": "line\u2028sep", "e": "été 😀"}
     encoded = mastodon_json(value)
