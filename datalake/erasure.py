@@ -71,7 +71,8 @@ from urllib.parse import urlsplit
 
 from hdfs import HdfsError
 
-from datalake.lake import TMP_PREFIX, LakeError, LakeLayout, hdfs_client, layout, list_files, write_atomic
+from datalake.lake import (TMP_PREFIX, LakeError, LakeLayout, hdfs_client, layout, list_files, list_names,
+                           write_atomic)
 from datalake.settings import ConfigError, Settings
 from mapreduce import records
 
@@ -412,18 +413,9 @@ class ZoneFile:
 _DT = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 
 
-def _list_dirs(client, path: str) -> list[str]:
-    try:
-        return sorted(client.list(path))
-    except HdfsError as error:
-        if "FileNotFoundException" in str(error) or "does not exist" in str(error):
-            return []
-        raise LakeError(f"listing {path} on HDFS failed: {error}") from error
-
-
 def _partitions(client, parent: str, days: set[str] | None) -> list[tuple[str, str]]:
     found = []
-    for name in _list_dirs(client, parent):
+    for name in list_names(client, parent):
         match = _DT.match(name)
         if match and (days is None or match.group(1) in days):
             found.append((match.group(1), posixpath.join(parent, name)))
@@ -441,15 +433,15 @@ def zone_files(client, lake: LakeLayout, days: Iterable[str] | None = None,
         for path in list_files(client, partition):
             files.append(ZoneFile(zone, path, day, domain))
         if temp_files is not None:
-            temp_files.extend(posixpath.join(partition, name) for name in _list_dirs(client, partition)
+            temp_files.extend(posixpath.join(partition, name) for name in list_names(client, partition)
                               if name.startswith(TMP_PREFIX))
 
-    for instance in _list_dirs(client, lake.raw_root):
+    for instance in list_names(client, lake.raw_root):
         if instance.startswith("instance="):
             domain = instance.split("=", 1)[1].lower()
             for day, partition in _partitions(client, posixpath.join(lake.raw_root, instance), wanted):
                 add("raw", day, partition, domain)
-    for stage in _list_dirs(client, lake.quarantine_root):
+    for stage in list_names(client, lake.quarantine_root):
         if not stage.startswith(("_", ".")):
             for day, partition in _partitions(client, posixpath.join(lake.quarantine_root, stage), wanted):
                 add("quarantine", day, partition, None)

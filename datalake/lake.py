@@ -140,6 +140,16 @@ def _delete_quietly(client: InsecureClient, path: str) -> None:
         pass
 
 
+def list_names(client: InsecureClient, path: str) -> list[str]:
+    """The sorted entry names of a directory; [] when it does not exist, LakeError on other failures."""
+    try:
+        return sorted(client.list(path))
+    except HdfsError as error:
+        if "FileNotFoundException" in str(error) or "does not exist" in str(error):
+            return []
+        raise LakeError(f"listing {path} on HDFS failed: {error}") from error
+
+
 def list_files(client: InsecureClient, directory: str) -> list[str]:
     """Full paths of the finished data files in a directory (no temp, _SUCCESS or hidden files)."""
     try:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from hdfs import HdfsError, InsecureClient
 
-from datalake.lake import LakeError, hdfs_client
+from datalake.lake import LakeError, hdfs_client, list_names
 from datalake.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -115,22 +115,13 @@ def expired(names: list[str], today: dt.date, retention_days: int) -> list[str]:
     return sorted(name for name in names if (day := partition_day(name)) is not None and day < cutoff)
 
 
-def _list(client: InsecureClient, path: str) -> list[str]:
-    try:
-        return sorted(client.list(path))
-    except HdfsError as error:
-        if "FileNotFoundException" in str(error) or "does not exist" in str(error):
-            return []
-        raise LakeError(f"listing {path} on HDFS failed: {error}") from error
-
-
 def _partition_parents(client: InsecureClient, root: str) -> list[tuple[str, str]]:
     """(zone, directory holding dt= partitions): each raw instance and each quarantine stage."""
     parents = []
     raw = posixpath.join(root, "raw", "mastodon")
-    parents += [("raw", posixpath.join(raw, name)) for name in _list(client, raw) if name.startswith("instance=")]
+    parents += [("raw", posixpath.join(raw, name)) for name in list_names(client, raw) if name.startswith("instance=")]
     quarantine = posixpath.join(root, "quarantine")
-    parents += [("quarantine", posixpath.join(quarantine, name)) for name in _list(client, quarantine)
+    parents += [("quarantine", posixpath.join(quarantine, name)) for name in list_names(client, quarantine)
                 if not name.startswith(("_", "."))]
     return parents
 
@@ -155,7 +146,7 @@ def apply_raw_retention(settings: Settings, today: dt.date, dry_run: bool = Fals
     log.info("raw retention %d day(s) as of %s: deleting raw and quarantine partitions dt < %s under %s%s",
              days, today, report.cutoff, settings.root, " (dry run)" if dry_run else "")
     for zone, parent in _partition_parents(client, settings.root):
-        names = _list(client, parent)
+        names = list_names(client, parent)
         old = expired(names, today, days)
         report.kept += sum(1 for name in names if partition_day(name) is not None) - len(old)
         for name in old:
