@@ -10,7 +10,10 @@ else
   . "$_datalake_root/.venv/bin/activate"
 fi
 # shellcheck source=bin/java-env.sh
-( . "$_datalake_root/stack/bin/java-env.sh" ) && export JAVA_HOME="$( . "$_datalake_root/stack/bin/java-env.sh"; echo "$JAVA_HOME")"
+if _datalake_java="$( . "$_datalake_root/stack/bin/java-env.sh" && echo "$JAVA_HOME")"; then
+  export JAVA_HOME="$_datalake_java"
+fi
+unset _datalake_java
 export HADOOP_HOME="${DATALAKE_HADOOP_HOME:-$_datalake_root/.cache/hadoop-home}"
 export HADOOP_CONF_DIR="${DATALAKE_HADOOP_CONF_DIR:-$_datalake_root/var/conf/hadoop}"
 export HADOOP_LOG_DIR="$_datalake_root/var/log"

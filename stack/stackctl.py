@@ -225,27 +225,24 @@ BY_NAME = {service.name: service for service in SERVICES}
 
 # ---------------------------------------------------------------------------- config
 
-def java_home() -> str:
-    out = subprocess.run(["bash", "-c", f". {STACK_DIR / 'bin' / 'java-env.sh'} && echo \"$JAVA_HOME\""],
+def java_settings() -> tuple[str, str]:
+    """JAVA_HOME and the JVM flags, as the launchers' java-env.sh picks them (one probe of the JDKs)."""
+    out = subprocess.run(["bash", "-c", f". {STACK_DIR / 'bin' / 'java-env.sh'} && echo \"$JAVA_HOME\" && echo $JDK17_OPENS"],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise StackError(out.stderr.strip())
-    return out.stdout.strip()
-
-
-def jdk17_opens() -> str:
-    out = subprocess.run(["bash", "-c", f". {STACK_DIR / 'bin' / 'java-env.sh'} && echo $JDK17_OPENS"],
-                         capture_output=True, text=True, check=True)
-    return " ".join(out.stdout.split())
+    home, opens = (out.stdout.split("\n", 1) + [""])[:2]
+    return home.strip(), " ".join(opens.split())
 
 
 def render_configs(mr_framework: str) -> None:
     """Write var/conf/{hadoop,hbase} from the templates in stack/conf, with this machine's paths."""
+    java_home, jdk17_opens = java_settings()
     values = {
         "@VAR@": str(VAR), "@USER@": os.environ.get("USER", "root"),
         "@HADOOP_CONF_DIR@": str(CONF_DIR / "hadoop"), "@HADOOP_LIB@": str(HADOOP_LIB),
-        "@HADOOP_HOME@": str(HADOOP_HOME), "@JAVA_HOME@": java_home(),
-        "@JDK17_OPENS@": jdk17_opens(), "@MR_FRAMEWORK@": mr_framework,
+        "@HADOOP_HOME@": str(HADOOP_HOME), "@JAVA_HOME@": java_home,
+        "@JDK17_OPENS@": jdk17_opens, "@MR_FRAMEWORK@": mr_framework,
     }
     for product in ("hadoop", "hbase"):
         target = CONF_DIR / product
