@@ -73,6 +73,7 @@ class AirflowServer:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    _token: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -126,11 +127,14 @@ class AirflowServer:
 
     # ---------------------------------------------------------------- REST API (what the UI uses)
     def token(self) -> str:
-        body = json.dumps({"username": "admin", "password": self.password()}).encode()
-        request = urllib.request.Request(self.url + "/auth/token", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)["access_token"]
+        """A JWT for the REST API, fetched once (it outlives any test run) and reused."""
+        if self._token is None:
+            body = json.dumps({"username": "admin", "password": self.password()}).encode()
+            request = urllib.request.Request(self.url + "/auth/token", data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                self._token = json.load(response)["access_token"]
+        return self._token
 
     def _request(self, method: str, path: str, body: dict | None = None, auth: bool = True):
         headers = {"Content-Type": "application/json"}
