@@ -35,6 +35,8 @@ def alert_task_failure(context, webhook_url: str | None = None) -> dict:
     payload = alert_payload(context)
     log.error("ALERT %s (day %s, run %s, try %s): %s", payload["text"], payload["day"], payload["run_id"],
               payload["try_number"], payload["error"])
+    # Read here, not through Settings.from_env(): a broken setting elsewhere (the very failure
+    # being alerted) must not keep the alert from being sent.
     url = webhook_url or os.environ.get("DATALAKE_ALERT_WEBHOOK")
     if url:
         request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), method="POST",

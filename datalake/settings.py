@@ -98,10 +98,8 @@ class Settings:
     table_prefix: str = ""
     pseudonymize: bool = True
     pseudonym_key: Secret = field(default_factory=lambda: Secret(None))
-    mr_runner: str = "hadoop"  # hadoop | local | inline (the last two for unit tests only)
     mr_framework: str = ""  # "" = as the Hadoop configuration says; "local" or "yarn" to force
     raw_retention_days: int = 0  # 0 = keep the raw zone forever
-    alert_webhook: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -120,10 +118,8 @@ class Settings:
             table_prefix=env.get("HBASE_TABLE_PREFIX", ""),
             pseudonymize=pseudonymize,
             pseudonym_key=Secret(_pseudonym_key(env)),
-            mr_runner=env.get("DATALAKE_MR_RUNNER", "hadoop"),
             mr_framework=env.get("DATALAKE_MR_FRAMEWORK", ""),
             raw_retention_days=_int(env.get("DATALAKE_RAW_RETENTION_DAYS"), 0, "DATALAKE_RAW_RETENTION_DAYS"),
-            alert_webhook=env.get("DATALAKE_ALERT_WEBHOOK", ""),
         )
 
     def with_overrides(self, **changes) -> "Settings":
