@@ -1,0 +1,15 @@
+"""The collection stage: Mastodon instances → the HDFS raw zone (DESIGN.md, "Collection semantics").
+
+The stage contract (datalake/report.py): :func:`run` over settings and the days of a run's data
+interval returns a :class:`collection.report.CollectionReport`; ``python -m collection`` and the
+DAG call it. ``collection.standin`` is the local stand-in Mastodon federation for tests and demos.
+"""
+from __future__ import annotations
+
+
+def run(settings, days, *, instances=None, options=None):
+    """Collect ``instances`` (default ``settings.instances``) for the data interval spanning ``days``
+    (with the lateness window and any days missed since each checkpoint); see collection/stage.py."""
+    from collection.stage import run as run_stage
+
+    return run_stage(settings, days, instances=instances, options=options)

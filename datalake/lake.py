@@ -7,6 +7,7 @@ temporary name in the same directory and is renamed into place (WebHDFS RENAME w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import posixpath
 import uuid
 from dataclasses import dataclass
@@ -14,13 +15,13 @@ from typing import Iterator
 
 from hdfs import HdfsError, InsecureClient
 
+from datalake.errors import LakeError
 from datalake.settings import Settings
 
 TMP_PREFIX = "_tmp."
-
-
-class LakeError(Exception):
-    """An HDFS operation of the lake failed; the message names the path and the cause."""
+__all__ = ["LakeError", "LakeLayout", "TMP_PREFIX", "delete_quietly", "exists", "hdfs_client", "layout",
+           "list_files", "list_names", "read_bytes", "read_json", "rename_over", "replace_directory",
+           "temp_sibling", "write_atomic"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,24 @@ class LakeLayout:
 
     def checkpoint(self, instance_host: str) -> str:
         return posixpath.join(self.root, "state", "mastodon", f"instance={instance_host}", "checkpoint.json")
+
+    def collection_day_state(self, instance_host: str, day: dt.date) -> str:
+        """How far an instance's day was collected (collection/rawzone.py DayState)."""
+        return posixpath.join(self.root, "state", "mastodon", f"instance={instance_host}", "days",
+                              f"dt={day.isoformat()}.json")
+
+    @property
+    def collection_state_root(self) -> str:
+        """The directory of every instance's state (``instance=<host>/checkpoint.json``, ``days/``)."""
+        return posixpath.join(self.root, "state", "mastodon")
+
+    def pending(self, day: dt.date) -> str:
+        """Tokens saying the day's raw partitions changed since it was last loaded (one file per change)."""
+        return posixpath.join(self.pending_root, f"dt={day.isoformat()}")
+
+    @property
+    def pending_root(self) -> str:
+        return posixpath.join(self.root, "state", "pipeline", "pending")
 
     def curated(self, day: dt.date) -> str:
         return posixpath.join(self.root, "curated", "statuses", f"dt={day.isoformat()}")
@@ -106,10 +125,10 @@ def write_atomic(client: InsecureClient, path: str, data: bytes | Iterator[bytes
         client.write(tmp, data=data, overwrite=True)
         rename_over(client, tmp, path)
     except HdfsError as error:
-        _delete_quietly(client, tmp)
+        delete_quietly(client, tmp)
         raise LakeError(f"writing {path} on HDFS failed: {error}") from error
     except BaseException:
-        _delete_quietly(client, tmp)
+        delete_quietly(client, tmp)
         raise
 
 
@@ -133,11 +152,49 @@ def replace_directory(client: InsecureClient, source: str, destination: str) -> 
         raise LakeError(f"moving {source} into place at {destination} failed: {error}") from error
 
 
-def _delete_quietly(client: InsecureClient, path: str) -> None:
+def delete_quietly(client: InsecureClient, path: str) -> None:
+    """Delete a path (recursively) if it exists; any failure is ignored: for cleanup of temporary
+    files and scratch directories, which must never hide the error being handled."""
     try:
         client.delete(path, recursive=True)
     except Exception:  # noqa: BLE001 - cleanup of a temp file must not hide the real error
         pass
+
+
+def _missing(error: HdfsError) -> bool:
+    text = str(error)
+    return getattr(error, "exception", None) == "FileNotFoundException" or "FileNotFoundException" in text \
+        or "does not exist" in text or text.endswith(" not found.")
+
+
+def exists(client: InsecureClient, path: str) -> bool:
+    try:
+        return client.status(path, strict=False) is not None
+    except HdfsError as error:
+        raise LakeError(f"checking {path} on HDFS failed: {error}") from error
+
+
+def read_bytes(client: InsecureClient, path: str) -> bytes | None:
+    """The whole content of a (small) file; None when it does not exist."""
+    try:
+        with client.read(path) as reader:
+            return reader.read()
+    except HdfsError as error:
+        if _missing(error):
+            return None
+        raise LakeError(f"reading {path} on HDFS failed: {error}") from error
+
+
+def read_json(client: InsecureClient, path: str):
+    """A small JSON file (state, manifests, lists) parsed; None when it does not exist.
+    ValueError names the file when it is not JSON."""
+    data = read_bytes(client, path)
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON ({error})") from None
 
 
 def list_names(client: InsecureClient, path: str) -> list[str]:
@@ -145,16 +202,12 @@ def list_names(client: InsecureClient, path: str) -> list[str]:
     try:
         return sorted(client.list(path))
     except HdfsError as error:
-        if "FileNotFoundException" in str(error) or "does not exist" in str(error):
+        if _missing(error):
             return []
         raise LakeError(f"listing {path} on HDFS failed: {error}") from error
 
 
 def list_files(client: InsecureClient, directory: str) -> list[str]:
     """Full paths of the finished data files in a directory (no temp, _SUCCESS or hidden files)."""
-    try:
-        names = client.list(directory)
-    except HdfsError:
-        return []
-    return [posixpath.join(directory, name) for name in sorted(names)
+    return [posixpath.join(directory, name) for name in list_names(client, directory)
             if not name.startswith((TMP_PREFIX, "_", "."))]

@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--accounts-per-instance", type=int, default=40, help="accounts per origin (default 40)")
     data.add_argument("--reach", type=float, default=0.5,
                       help="probability that a status reaches each other instance (default 0.5)")
+    data.add_argument("--late-share", type=float, default=0.0,
+                      help="share of remote copies delivered late, with an id of their arrival (default 0)")
+    data.add_argument("--backdated-share", type=float, default=0.0,
+                      help="share of remote copies fetched later, with an id of their created_at (default 0)")
+    data.add_argument("--max-delay-hours", type=float, default=20.0,
+                      help="late copies arrive up to this long after created_at (default 20, at most 47)")
     data.add_argument("--cache-days", type=int, default=4,
                       help="rendered days kept in memory per instance (default 4; ~3.2 KB a status)")
     data.add_argument("--now", type=_moment, help="the servers' clock: serve statuses up to this time "
@@ -90,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         federation = Federation(seed=args.seed, domains=domains, start=args.start, days=args.days,
                                 statuses_per_day=args.statuses_per_day,
                                 accounts_per_instance=args.accounts_per_instance, reach=args.reach,
-                                cache_days=args.cache_days)
+                                cache_days=args.cache_days, late_share=args.late_share,
+                                backdated_share=args.backdated_share, max_delay_hours=args.max_delay_hours)
         common = FaultConfig().updated({
             "error_rate": args.error_rate, "latency": args.latency, "slow_rate": args.slow_rate,
             "refuse_public": args.refuse_public, "refuse_local": args.refuse_local, "refuse_tag": args.refuse_tag,

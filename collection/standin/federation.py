@@ -18,6 +18,13 @@ other instances. Each instance renders its own copy the way Mastodon does:
 
 The account embedded in a status is the account as it is on the status's day (followers grow
 from day to day), as if each day were collected at its end.
+
+Lateness, as federation really delivers (Mastodon's ``Mastodon::Snowflake`` and
+``ActivityPub::Activity::Create``): a share ``late_share`` of the remote copies is delivered late
+to the inbox and gets a local id of its *arrival* (its ``created_at`` can be on the previous
+day); a share ``backdated_share`` is fetched later (a boost, a thread, a search) and gets
+``id_at(created_at)``, an id *below* ids served before it appeared. Both arrive up to
+``max_delay_hours`` after ``created_at`` and are served only from their arrival on.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ from collection.snowflake import UTC, format_timestamp, from_epoch_ms, id_epoch_
 DEFAULT_DOMAINS = ("alpha.example", "beta.example", "gamma.example")
 OUTSIDE_DOMAINS = ("delta.example", "epsilon.example")  # origins outside the federation
 DAY_MS = 86_400_000
+MAX_DELAY_HOURS = 47  # a copy's id lies at most two days after its created_at's day (rendering reads 3 days)
 VERSION = "4.5.0"
 
 LANGUAGES = [("en", 34), ("fr", 10), ("de", 8), ("ja", 8), ("es", 6), ("zh-TW", 4), ("EN", 3), ("pt-BR", 3),
@@ -145,6 +153,7 @@ class Status:
     favourites: int
     edited: bool
     local_ids: dict[str, int] = field(default_factory=dict)  # instance domain -> its id of this status
+    arrivals: dict[str, int] = field(default_factory=dict)  # instance domain -> ms it arrived there
 
     @property
     def uri(self) -> str:
@@ -172,6 +181,8 @@ class Entry:
     has_media: bool
     tags: frozenset[str]
     body: bytes
+    visible_ms: int = 0  # served from this time on (its arrival at the instance)
+    created_ms: int = 0
 
 
 class Federation:
@@ -184,13 +195,21 @@ class Federation:
 
     def __init__(self, seed: int = 1, domains=DEFAULT_DOMAINS, start: dt.date = dt.date(2026, 11, 17),
                  days: int = 2, statuses_per_day: int = 200, accounts_per_instance: int = 40,
-                 reach: float = 0.5, cache_days: int = 4):
+                 reach: float = 0.5, cache_days: int = 4, late_share: float = 0.0, backdated_share: float = 0.0,
+                 max_delay_hours: float = 20.0):
         """``cache_days``: how many rendered days each instance keeps (a benchmark that pages a
-        long federation twice wants them all; the default keeps memory small)."""
+        long federation twice wants them all; the default keeps memory small). ``late_share`` and
+        ``backdated_share``: the shares of remote copies that arrive late (module docstring)."""
         if not domains:
             raise ValueError("a federation needs at least one domain")
         if statuses_per_day < 0 or days < 1:
             raise ValueError("statuses_per_day must be >= 0 and days >= 1")
+        if not (0 <= late_share and 0 <= backdated_share and late_share + backdated_share <= 1):
+            raise ValueError("late_share and backdated_share are shares (>= 0, together at most 1)")
+        if not 0 < max_delay_hours <= MAX_DELAY_HOURS:
+            raise ValueError(f"max_delay_hours must be in (0, {MAX_DELAY_HOURS}]")
+        self.late_share, self.backdated_share = late_share, backdated_share
+        self.max_delay_ms = int(max_delay_hours * 3_600_000)
         self.seed = seed
         self.domains = tuple(domains)
         self.start = start
@@ -208,7 +227,8 @@ class Federation:
 
     def __repr__(self) -> str:
         return (f"Federation(seed={self.seed}, domains={self.domains}, start={self.start}, days={self.days}, "
-                f"statuses_per_day={self.statuses_per_day})")
+                f"statuses_per_day={self.statuses_per_day}, late_share={self.late_share}, "
+                f"backdated_share={self.backdated_share})")
 
     # The calendar
     @property
@@ -234,20 +254,24 @@ class Federation:
     # Ground truth
     def statuses(self, domain: str, day: dt.date, timeline: str = "public",
                  until: dt.datetime | None = None) -> list[dict]:
-        """The statuses ``domain`` serves for ``day`` on ``timeline`` (public, local, tag:<name>), oldest first.
+        """The statuses ``domain`` serves that were *created* on ``day``, on ``timeline`` (public,
+        local, tag:<name>), by id ascending.
 
-        With ``until``, only those a server whose "now" is ``until`` serves (id time <= until).
+        With ``until``, only those a server whose "now" is ``until`` serves (arrived by then).
         """
         return [json.loads(body) for body in self.raw_statuses(domain, day, timeline, until)]
 
     def raw_statuses(self, domain: str, day: dt.date, timeline: str = "public",
                      until: dt.datetime | None = None) -> list[bytes]:
         """The same as :meth:`statuses`, as the exact JSON bytes the server sends."""
-        entries = self.entries(domain, day, timeline_filter(timeline))
-        if until is not None:
-            limit = make_id(to_epoch_ms(until) + 1) - 1
-            entries = [entry for entry in entries if entry.status_id <= limit]
-        return [entry.body for entry in entries]
+        first_ms = to_epoch_ms(dt.datetime(day.year, day.month, day.day, tzinfo=UTC))
+        limit = to_epoch_ms(until) if until is not None else None
+        selection = timeline_filter(timeline)
+        entries = [entry for offset in range(3)
+                   for entry in self.entries(domain, day + dt.timedelta(days=offset), selection)
+                   if first_ms <= entry.created_ms < first_ms + DAY_MS
+                   and (limit is None or entry.visible_ms <= limit)]
+        return [entry.body for entry in sorted(entries, key=lambda entry: entry.status_id)]
 
     def published(self, day: dt.date) -> list[Status]:
         """Every status published on ``day`` (all origins), with the ids each instance gave it."""
@@ -255,14 +279,14 @@ class Federation:
 
     # What the server reads
     def entries(self, domain: str, day: dt.date, selection: tuple) -> list[Entry]:
-        """The entries of a day on one instance's timeline selection, by id ascending."""
+        """The entries whose id falls on ``day`` on one instance's timeline selection, by id ascending."""
         return self.day_index(domain, day, selection).entries
 
     def day_index(self, domain: str, day: dt.date, selection: tuple) -> DayIndex:
         """:meth:`entries` with their ids, cached for the server's bisecting."""
         if domain not in self.domains:
             raise KeyError(f"{domain} is not an instance of this federation ({', '.join(self.domains)})")
-        if not 0 <= (day - self.start).days < self.days:
+        if not 0 <= (day - self.start).days < self.days + 2:  # late copies land up to two days later
             return DayIndex([], [])
         key = (domain, day, selection)
         with self._lock:
@@ -371,14 +395,22 @@ class Federation:
         return reached
 
     def _local_id(self, rng: random.Random, status: Status, domain: str, taken: set[int]) -> int:
+        second_ms = status.created_ms - status.created_ms % 1000
         if domain == status.origin:
-            candidate = status.origin_id
-        else:  # Mastodon::Snowflake.id_at(created_at): the second, random ms and sequence
-            second_ms = status.created_ms - status.created_ms % 1000
-            candidate = make_id(second_ms + rng.randrange(1000), rng.randrange(1 << 16))
+            candidate, arrival = status.origin_id, status.created_ms
+        else:
+            draw = rng.random()
+            delay = rng.randrange(1, self.max_delay_ms) if draw < self.late_share + self.backdated_share else 0
+            arrival = status.created_ms + delay
+            if draw < self.late_share:  # delivered late to the inbox: an id of its arrival
+                candidate = make_id(arrival, rng.randrange(1 << 16))
+            else:  # Mastodon::Snowflake.id_at(created_at): the second, random ms and sequence
+                candidate = make_id(second_ms + rng.randrange(1000), rng.randrange(1 << 16))
+                arrival = max(arrival, id_epoch_ms(candidate))  # a prompt copy is there at its id's time
         while candidate in taken:  # as Mastodon retries on RecordNotUnique
             candidate += 1 + rng.randrange(100)
         taken.add(candidate)
+        status.arrivals[domain] = arrival
         return candidate
 
     def _generate_status(self, rng: random.Random, created_ms: int, day_index: int) -> Status:
@@ -404,9 +436,21 @@ class Federation:
             favourites=rng.randint(0, 12) * popularity, edited=rng.random() < 0.05)
 
     def _render_day(self, domain: str, day: dt.date) -> list[Entry]:
-        entries = [Entry(status.local_ids[domain], status.origin == domain, bool(status.media),
-                         frozenset(normalize_tag(tag) for tag in status.tags), dumps(self.render(status, domain)))
-                   for status in self._day(day) if domain in status.local_ids]
+        """The copies ``domain`` holds whose local id falls on ``day``: statuses created that day or,
+        arriving late with ids of their arrival, up to two days before."""
+        first_ms = to_epoch_ms(dt.datetime(day.year, day.month, day.day, tzinfo=UTC))
+        entries = []
+        for offset in (2, 1, 0):
+            created_day = day - dt.timedelta(days=offset)
+            if not 0 <= (created_day - self.start).days < self.days:
+                continue
+            for status in self._day(created_day):
+                status_id = status.local_ids.get(domain)
+                if status_id is None or not first_ms <= id_epoch_ms(status_id) < first_ms + DAY_MS:
+                    continue
+                entries.append(Entry(status_id, status.origin == domain, bool(status.media),
+                                     frozenset(normalize_tag(tag) for tag in status.tags),
+                                     dumps(self.render(status, domain)), status.arrivals[domain], status.created_ms))
         entries.sort(key=lambda entry: entry.status_id)
         return entries
 
@@ -502,28 +546,40 @@ def _selected(entry: Entry, selection: tuple) -> bool:
     return tag is None or tag in entry.tags
 
 
-def page(days, lower: int | None, upper: int | None, limit: int, oldest_first: bool) -> list[Entry]:
+def page(days, lower: int | None, upper: int | None, limit: int, oldest_first: bool,
+         visible_until: int | None = None) -> list[Entry]:
     """Mastodon's id pagination over a timeline split by day.
 
     ``days`` yields :class:`DayIndex` in the order of traversal: oldest day first when
     ``oldest_first``, newest day first otherwise (a generator: days are rendered only when
     reached). ``lower``/``upper`` are exclusive id bounds. ``oldest_first`` takes the ``limit``
     entries just above ``lower`` (min_id), otherwise the ``limit`` just below ``upper``
-    (max_id, since_id); either way the result is newest first, as the API returns it.
+    (max_id, since_id); either way the result is newest first, as the API returns it. Entries
+    that arrive after ``visible_until`` (ms) are not there yet and are skipped.
     """
     chosen: list[Entry] = []
+
+    def visible(entry: Entry) -> bool:
+        return visible_until is None or entry.visible_ms <= visible_until
+
     for day in days:
         ids, entries = day.ids, day.entries
+        index = bisect.bisect_right(ids, lower) if lower is not None else 0
+        stop = bisect.bisect_left(ids, upper) if upper is not None else len(ids)
         if oldest_first:
-            index = bisect.bisect_right(ids, lower) if lower is not None else 0
-            stop = bisect.bisect_left(ids, upper) if upper is not None else len(ids)
-            chosen.extend(entries[index:min(stop, index + limit - len(chosen))])
+            for entry in entries[index:stop]:
+                if len(chosen) >= limit:
+                    break
+                if visible(entry):
+                    chosen.append(entry)
             if stop < len(ids) or len(chosen) >= limit:
                 break
         else:
-            stop = bisect.bisect_left(ids, upper) if upper is not None else len(ids)
-            index = bisect.bisect_right(ids, lower) if lower is not None else 0
-            chosen.extend(reversed(entries[max(index, stop - (limit - len(chosen))):stop]))
+            for entry in reversed(entries[index:stop]):
+                if len(chosen) >= limit:
+                    break
+                if visible(entry):
+                    chosen.append(entry)
             if index > 0 or len(chosen) >= limit:
                 break
     return list(reversed(chosen)) if oldest_first else chosen

@@ -9,6 +9,8 @@ and the clock are switched per instance from Python (:class:`RunningFederation`)
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
 import datetime as dt
 import json
 import logging
@@ -22,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 from collection.snowflake import UTC, as_utc, format_timestamp, make_id, parse_timestamp, to_epoch_ms
+from collection.mastodon_client import parse_reset
 from collection.standin.federation import Federation, dumps, normalize_tag, page
 
 log = logging.getLogger(__name__)
@@ -148,6 +151,14 @@ class InstanceServer:
                        "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
             return headers, self._window_count > limit
 
+    def saw_token(self, token: str) -> None:
+        """Keep a digest of every bearer token received (never the token): tests check that each
+        instance only ever received its own."""
+        digest = token_digest(token)
+        with self.lock:
+            if digest not in self.stats["tokens_seen"]:
+                self.stats["tokens_seen"].append(digest)
+
     def draw(self, rate: float) -> bool:
         with self.lock:
             return rate > 0 and self.rng.random() < rate
@@ -159,7 +170,12 @@ class InstanceServer:
 
 def _new_stats() -> dict:
     return {"requests": 0, "timeline_requests": 0, "statuses_served": 0, "rate_limited": 0, "errors_injected": 0,
-            "slowed": 0, "refused": 0, "invalid_token": 0, "authenticated_requests": 0}
+            "slowed": 0, "refused": 0, "invalid_token": 0, "authenticated_requests": 0, "tokens_seen": []}
+
+
+def token_digest(token: str) -> str:
+    """How the stand-in records a token it received: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -199,9 +215,13 @@ class _Handler(BaseHTTPRequestHandler):
         instance = self.instance
         instance.count("requests")
         rate_headers, over_limit = instance.take_rate_limit()
+        token = self._bearer_token()
+        if token:
+            instance.saw_token(token)
         if over_limit:
             instance.count("rate_limited")
-            return self._json(429, {"error": "Too many requests"}, rate_headers)
+            retry_after = max(1, math.ceil(parse_reset(rate_headers["X-RateLimit-Reset"]) - time.time()))
+            return self._json(429, {"error": "Too many requests"}, {**rate_headers, "Retry-After": str(retry_after)})
         faults = instance.faults
         if faults.latency and instance.draw(faults.slow_rate):
             instance.count("slowed")
@@ -211,7 +231,6 @@ class _Handler(BaseHTTPRequestHandler):
             code, reason = instance.choose_error()
             body = f"<html><head><title>{code} {reason}</title></head><body><h1>{reason}</h1></body></html>"
             return self._send(code, body.encode(), "text/html; charset=utf-8", rate_headers)
-        token = self._bearer_token()
         if token is not None and token == faults.access_token:
             instance.count("authenticated_requests")
 
@@ -255,13 +274,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, {"error": str(error)}, rate_headers)
         limit = _limit_param(query)
         federation = instance.federation
-        visible_after = make_id(to_epoch_ms(instance.now) + 1)  # served: id time <= now
+        now_ms = to_epoch_ms(instance.now)
+        visible_after = make_id(now_ms + 1)  # served: id time <= now, and arrived by now
         upper = visible_after if max_id is None else min(max_id, visible_after)
         lower = min_id if min_id is not None else since_id
         oldest_first = min_id is not None
         days = _days_between(federation, lower, upper, oldest_first)
         indexes = (federation.day_index(instance.domain, day, selection) for day in days)
-        entries = page(indexes, lower, upper, limit, oldest_first)
+        entries = page(indexes, lower, upper, limit, oldest_first, visible_until=now_ms)
         with instance.lock:
             instance.stats["statuses_served"] += len(entries)
         headers = dict(rate_headers)
@@ -302,7 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
                     with instance.lock:
                         instance.stats = _new_stats()
                 with instance.lock:
-                    return self._json(200, dict(instance.stats))
+                    return self._json(200, {name: list(value) if isinstance(value, list) else value
+                                            for name, value in instance.stats.items()})
             if path == "/_standin/federation":
                 federation = instance.federation
                 return self._json(200, {"domain": instance.domain, "seed": federation.seed,
@@ -359,7 +380,7 @@ def _limit_param(query: dict) -> int:
 
 
 def _days_between(federation: Federation, lower: int | None, upper: int | None, oldest_first: bool) -> list[dt.date]:
-    days = federation.day_list
+    days = federation.day_list + [federation.start + dt.timedelta(days=federation.days + extra) for extra in (0, 1)]
     first = federation.day_of_id(lower + 1) if lower is not None else days[0]
     last = federation.day_of_id(upper - 1) if upper is not None and upper > 0 else days[-1]
     chosen = [day for day in days if first <= day <= last]
@@ -408,7 +429,7 @@ class RunningFederation:
     def stats(self, domain: str) -> dict:
         server = self.servers[domain]
         with server.lock:
-            return dict(server.stats)
+            return {name: list(value) if isinstance(value, list) else value for name, value in server.stats.items()}
 
     def reset_stats(self, domain: str | None = None) -> None:
         for server in self._chosen(domain):
