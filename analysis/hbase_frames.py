@@ -21,11 +21,13 @@ import datetime as dt
 import json
 import logging
 import re
-import socket
 from dataclasses import dataclass, field
 
 import happybase
 import pandas as pd
+
+from datalake import hbase_connection
+from datalake.errors import DatalakeError
 from thriftpy2.thrift import TException
 from thriftpy2.transport import TTransportException
 
@@ -51,7 +53,7 @@ DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SCAN_BATCH_SIZE = 1000
 
 
-class AnalysisError(Exception):
+class AnalysisError(DatalakeError):
     """The analysis could not read HBase or run; the message says what failed and what to do."""
 
 
@@ -114,28 +116,12 @@ class LakeFrames:
 
 
 def describe_target(host: str, port: int, table_prefix: str) -> str:
-    prefix = f"table prefix {table_prefix!r}" if table_prefix else "no table prefix"
-    return f"HBase Thrift at {host}:{port} ({prefix})"
+    return hbase_connection.describe_target(host, port, table_prefix)
 
 
 def connect(host: str, port: int, table_prefix: str = "", timeout_s: float = 60.0) -> happybase.Connection:
-    """An open happybase connection, or an AnalysisError saying HBase is not reachable.
-
-    ``table_prefix`` "" means no prefix (happybase would otherwise name tables ``_name``).
-    ``timeout_s`` bounds every Thrift call, so a hung server fails instead of blocking forever.
-    """
-    target = describe_target(host, port, table_prefix)
-    try:
-        connection = happybase.Connection(host, int(port), timeout=int(timeout_s * 1000), autoconnect=True,
-                                          table_prefix=table_prefix or None)
-        connection.tables()  # the first real call: proves the server speaks Thrift
-    except (TTransportException, TException, OSError, socket.timeout) as exc:
-        detail = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
-        raise AnalysisError(
-            f"cannot reach {target}: {detail}. Start the local stack with "
-            "`make start` (or check `make status`), or point HBASE_THRIFT_HOST / HBASE_THRIFT_PORT at a "
-            "running HBase Thrift server.") from exc
-    return connection
+    """An open happybase connection, or an AnalysisError saying HBase is not reachable."""
+    return hbase_connection.open_hbase(host, port, table_prefix, timeout_s, error=AnalysisError)
 
 
 def load_frames(host: str, port: int, table_prefix: str = "", timeout_s: float = 60.0) -> LakeFrames:

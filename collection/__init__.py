@@ -7,9 +7,16 @@ DAG call it. ``collection.standin`` is the local stand-in Mastodon federation fo
 from __future__ import annotations
 
 
-def run(settings, days, *, instances=None, options=None):
+def run(settings, days, *, instances=None, options=None, deadline=None):
     """Collect ``instances`` (default ``settings.instances``) for the data interval spanning ``days``
     (with the lateness window and any days missed since each checkpoint); see collection/stage.py."""
     from collection.stage import run as run_stage
 
-    return run_stage(settings, days, instances=instances, options=options)
+    return run_stage(settings, days, instances=instances, options=options, deadline=deadline)
+
+
+def check_domains(settings, instances):
+    """Refuse a URL configured twice, or two URLs of one instance (collection/stage.py)."""
+    from collection.stage import check_domains as check
+
+    return check(settings, instances)

@@ -24,13 +24,13 @@ UTC day). What a run does (DESIGN.md, "Collection semantics"; docs/data-formats.
 A crash at any point leaves whole parts (or ``_tmp.`` files that the next run removes) and a
 checkpoint that never points past unwritten statuses; the rerun re-reads from the checkpoint or
 the window and writes only what the zone lacks: exactly once, whatever the interruption.
+
+Longer than ~400 lines because a run's crash story (steps 1-5) is told and kept in one place.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -41,11 +41,13 @@ from hdfs import HdfsError
 from collection.errors import CollectionError, redact
 from collection.mastodon_client import (DeadlineReached, InstanceClient, RateLimitExhausted, RawStatus,
                                         RequestPolicy, parse_timeline)
-from collection.rawzone import COMPLETE, FAILED, INCOMPLETE, DayState, PartBuffer, PartitionIndex, RawZone, mark_pending
+from collection.rawzone import COMPLETE, FAILED, INCOMPLETE, DayState, PartBuffer, PartitionIndex, RawZone
+from collection.partwriter import PartWriter
 from collection.report import InstanceReport
 from collection.snowflake import UTC, as_utc, first_id_at, format_timestamp, id_to_datetime, parse_timestamp
 from datalake.errors import DatalakeError, LakeError
 from datalake.lake import hdfs_client, layout
+from datalake.pending import mark_pending
 from datalake.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,53 +156,6 @@ def collect_instance(settings: Settings, base_url: str, interval_start: dt.datet
     return report
 
 
-class _PartWriter:
-    """Writes finished parts to HDFS in a background thread, in order, while paging goes on.
-
-    A WebHDFS write and rename take a few hundred milliseconds; done inline they would halve
-    the collector's rate. At most two parts wait in the queue. Each part is followed by the
-    checkpoint computed when it was submitted, so the order that makes a crash recoverable is kept.
-    """
-
-    def __init__(self, write: Callable[[PartBuffer, int | None], None], label: str):
-        self._write, self._label = write, label
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._reported = False
-        self._thread = threading.Thread(target=self._loop, name=f"part-writer-{label}", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if self._error is None:  # after a failure, later parts must not be written (order)
-                try:
-                    self._write(*item)
-                except BaseException as error:  # noqa: BLE001 - handed to the paging thread
-                    self._error = error
-
-    def submit(self, buffer: PartBuffer, checkpoint: int | None) -> None:
-        self.raise_if_failed()
-        self._queue.put((buffer, checkpoint))
-
-    def close(self, raise_error: bool = True) -> bool:
-        """Wait until every submitted part is written; False (or the error) if writing failed."""
-        self._queue.put(None)
-        self._thread.join()
-        if raise_error:
-            self.raise_if_failed()
-        elif self._error is not None and not self._reported:
-            log.error("%s: writing a part failed too: %s", self._label, self._error)
-        return self._error is None
-
-    def raise_if_failed(self) -> None:
-        if self._error is not None:
-            self._reported = True
-            raise self._error
-
-
 def _hdfs_problem(error: Exception, settings: Settings) -> str:
     if isinstance(error, requests.exceptions.ConnectionError):
         return f"WebHDFS at {settings.webhdfs_url} does not answer (connection failed)"
@@ -235,7 +190,7 @@ class _Run:
         self.reached: int | None = None  # exclusive: every id below it was read in this run
         self.stop_reason = ""
         self.open_days: list[dt.date] = []
-        self.writer: _PartWriter | None = None
+        self.writer: PartWriter | None = None
 
     # -- preparation
     def _index(self, day: dt.date) -> PartitionIndex:
@@ -270,7 +225,7 @@ class _Run:
     # -- paging
     def collect(self) -> None:
         self._start()
-        self.writer = _PartWriter(self._write_part, self.label)
+        self.writer = PartWriter(self._write_part, self.label)
         try:
             self._page_through()
             self._flush_all()

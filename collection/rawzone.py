@@ -12,7 +12,7 @@ Per instance (its own domain names the directories):
 * ``state/mastodon/instance=<d>/days/dt=<day>.json``: how far the instance's day was collected
   (complete, incomplete and why, failed), and how many statuses its partition holds.
 * ``state/pipeline/pending/dt=<day>/<token>``: the day's raw partitions changed and the day must
-  be recomputed; the HBase stage removes the tokens it processed (never newer ones).
+  be recomputed (datalake/pending.py).
 
 Everything is written under a ``_tmp.`` name and renamed into place. Order: a part, then its
 index, then the checkpoint. A part without its index (a crash between the two) is indexed by
@@ -25,7 +25,6 @@ import gzip
 import json
 import posixpath
 import re
-import uuid
 import zlib
 from dataclasses import dataclass
 
@@ -300,12 +299,3 @@ class RawZone:
     def write_day_state(self, state: DayState) -> None:
         write_atomic(self.client, self.day_state_path(state.day),
                      json.dumps(state.to_dict(), indent=2).encode("utf-8") + b"\n")
-
-
-def mark_pending(client: InsecureClient, layout: LakeLayout, day: dt.date, why: str) -> str:
-    """Say that ``day`` must be recomputed: a new token file, so that a run that already read the
-    day's tokens never removes this one (docs/data-formats.md, "Pending days")."""
-    token = f"{format_timestamp(dt.datetime.now(dt.timezone.utc)).replace(':', '')}-{uuid.uuid4().hex[:8]}"
-    path = posixpath.join(layout.pending(day), token)
-    write_atomic(client, path, why.encode("utf-8") + b"\n")
-    return path

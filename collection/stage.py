@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 
 from collection.collector import RunOptions, collect_instance, day_start
 from collection.errors import CollectionError
@@ -61,9 +62,14 @@ def interval_of(days) -> tuple[dt.datetime, dt.datetime]:
     return day_start(ordered[0]), day_start(ordered[-1] + dt.timedelta(days=1))
 
 
-def run(settings: Settings, days, *, instances=None, options: RunOptions | None = None) -> CollectionReport:
-    """Every instance in turn; one that fails does not stop the others (its report holds the error)."""
+def run(settings: Settings, days, *, instances=None, options: RunOptions | None = None,
+        deadline: float | None = None) -> CollectionReport:
+    """Every instance in turn; one that fails does not stop the others (its report holds the error).
+    ``deadline`` (epoch seconds): no request starts after it, the runs stop cleanly (incomplete)."""
     urls = check_instances(instances if instances is not None else settings.instances)
+    if deadline is not None:
+        options = options or RunOptions.from_settings(settings)
+        options = replace(options, policy=replace(options.policy, deadline=deadline))
     start, end = interval_of(days)
     report = CollectionReport(days=sorted(set(days)))
     if len(urls) > 1:

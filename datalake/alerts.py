@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
+
+from datalake.settings import alert_webhook_from_env
 
 log = logging.getLogger("datalake.alerts")
 
@@ -35,9 +36,7 @@ def alert_task_failure(context, webhook_url: str | None = None) -> dict:
     payload = alert_payload(context)
     log.error("ALERT %s (day %s, run %s, try %s): %s", payload["text"], payload["day"], payload["run_id"],
               payload["try_number"], payload["error"])
-    # Read here, not through Settings.from_env(): a broken setting elsewhere (the very failure
-    # being alerted) must not keep the alert from being sent.
-    url = webhook_url or os.environ.get("DATALAKE_ALERT_WEBHOOK")
+    url = webhook_url or alert_webhook_from_env()  # this variable alone: another broken setting must not stop it
     if url:
         request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), method="POST",
                                          headers={"Content-Type": "application/json"})

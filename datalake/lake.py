@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import posixpath
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Iterator
@@ -94,6 +95,15 @@ class LakeLayout:
     def work(self, name: str) -> str:
         """Scratch space for a run (job outputs before they are renamed into a zone)."""
         return posixpath.join(self.root, "_work", name)
+
+
+_INSTANCE_IN_PATH = re.compile(r"/instance=([^/]+)/")
+
+
+def instance_from_path(path: str | None) -> str | None:
+    """The instance domain of a raw-zone path (``.../instance=<domain>/dt=.../part-...``)."""
+    match = _INSTANCE_IN_PATH.search(path or "")
+    return match.group(1).strip().lower() if match else None
 
 
 def hdfs_client(settings: Settings, timeout: float = 60.0) -> InsecureClient:

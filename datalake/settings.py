@@ -62,6 +62,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DATALAKE_WEBHDFS_URL", "http://localhost:9870",
              "WebHDFS of the NameNode (in Airflow the Connection `webhdfs_default` wins)"),
     Variable("DATALAKE_HDFS_USER", "$HADOOP_USER_NAME or $USER", "the HDFS user the lake belongs to"),
+    Variable("HADOOP_USER_NAME", "$USER", "Hadoop's own name for that user, used when DATALAKE_HDFS_USER is unset"),
     Variable("DATALAKE_ROOT", "/datalake", "root of the lake in HDFS"),
     Variable("HBASE_THRIFT_HOST", "localhost", "HBase Thrift server (in Airflow the Connection `hbase_default` wins)"),
     Variable("HBASE_THRIFT_PORT", "9090", "its port"),
@@ -75,6 +76,8 @@ VARIABLES: tuple[Variable, ...] = (
     # operations
     Variable("DATALAKE_ALERT_WEBHOOK", "(none)", "a URL that receives a JSON POST when a task fails; a secret, never logged"),
     Variable("DATALAKE_CATCHUP", "0", "`1`: the DAG catches up missed days since its start date"),
+    Variable("DATALAKE_REPORT_DIR", "out/analysis/reports",
+             "where the DAG `mastodon_analysis` renders each day's report (`<dir>/<day>/`: HTML, notebook, PNGs)"),
     Variable("DATALAKE_TASK_RETRIES", "2", "retries of every task (exponential backoff from 1 min)"),
     Variable("DATALAKE_TASK_TIMEOUT", "120", "minutes a task may run before Airflow stops it (execution_timeout)"),
     # MapReduce
@@ -97,6 +100,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HADOOP_OPTS", "(none)", "extra JVM options of `hadoop` commands"),
     Variable("DATALAKE_JAVA_HOME", "/usr/lib/jvm/java-17-*", "the JDK 17 for Hadoop and HBase", "stack/bin/java-env.sh"),
 )
+
+
+def markdown_table() -> str:
+    """README's configuration table, from :data:`VARIABLES` (tests/unit/test_architecture.py checks it)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{variable.name}` | {variable.default} | {variable.meaning} |" for variable in VARIABLES]
+    return "\n".join(rows)
 
 
 class Secret:
@@ -228,6 +238,7 @@ class Settings:
     catchup: bool = False
     task_retries: int = 2
     task_timeout_minutes: int = 120
+    report_dir: str = str(REPO_ROOT / "out" / "analysis" / "reports")
     # MapReduce
     mr_framework: str = ""  # "" = as the Hadoop configuration says; "local" or "yarn" to force
     mr_parallel: int = 0  # 0 = the framework's default
@@ -273,6 +284,7 @@ class Settings:
             catchup=_flag(env.get("DATALAKE_CATCHUP"), False, "DATALAKE_CATCHUP"),
             task_retries=_int(env.get("DATALAKE_TASK_RETRIES"), 2, "DATALAKE_TASK_RETRIES", minimum=0),
             task_timeout_minutes=_int(env.get("DATALAKE_TASK_TIMEOUT"), 120, "DATALAKE_TASK_TIMEOUT", minimum=1),
+            report_dir=env.get("DATALAKE_REPORT_DIR") or cls.report_dir,
             mr_framework=env.get("DATALAKE_MR_FRAMEWORK", "").strip(),
             mr_parallel=_int(env.get("DATALAKE_MR_PARALLEL"), 0, "DATALAKE_MR_PARALLEL", minimum=0),
             mr_curate_reducers=_int(env.get("DATALAKE_MR_CURATE_REDUCERS"), 2, "DATALAKE_MR_CURATE_REDUCERS", minimum=1),

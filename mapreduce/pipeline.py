@@ -1,9 +1,11 @@
-"""The MapReduce stage of a day: curate, then the metric jobs, each moved into its zone.
+"""The MapReduce stage: for each day, curate, then the metric jobs, each moved into its zone.
 
-``run_day(settings, day)`` is what the DAG and ``python -m mapreduce run`` call. Every job writes
-to a scratch directory (``<root>/_work/mapreduce-<day>-<run>/<job>``) that is then moved into
-its zone in one step (:func:`datalake.lake.replace_directory`), so readers see the old or the new
-partition whole and a rerun of a day gives the same files.
+``run(settings, days)`` (the stage contract, through ``mapreduce.run``) is what the DAG and
+``python -m mapreduce run`` call; it runs :func:`run_day` for each day and returns a
+:class:`MapReduceReport` whose ``failed`` lists the jobs that failed (their logs named). Every job
+writes to a scratch directory (``<root>/_work/mapreduce-<day>-<run>/<job>``) that is then moved
+into its zone in one step (:func:`datalake.lake.replace_directory`), so readers see the old or the
+new partition whole and a rerun of a day gives the same files.
 """
 from __future__ import annotations
 
@@ -21,9 +23,11 @@ from pathlib import Path
 
 from hdfs import HdfsError
 
-from datalake.lake import LakeError, hdfs_client, layout, list_files, replace_directory
-from datalake.settings import ConfigError, Settings
-from mapreduce.hadoop import LOG_DIR, JobRun, MapReduceError, job_options, run_job
+from datalake.errors import ConfigError
+from datalake.lake import LakeError, delete_quietly, exists, hdfs_client, layout, list_files, list_names, replace_directory
+from datalake.report import format_table
+from datalake.settings import Settings
+from mapreduce.hadoop import JobRun, MapReduceError, job_options, run_job
 from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
 from mapreduce.mr_emojis import MREmojis
 from mapreduce.mr_growth import MRGrowth
@@ -41,11 +45,6 @@ METRICS = tuple(METRIC_JOBS)
 #: metric jobs run at once. On the 2-core machine (bench/bench_mapreduce.py, 200k statuses) the
 #: metric phase took 33.5 s with 2 at once, 36.3 s with 4, 37.7 s with 7: more only adds contention.
 DEFAULT_PARALLEL = {"local": 2, "yarn": 4}  # local: CPU-bound; yarn: mostly waiting on containers
-#: HDFS directory (mode 700, outside the lake) where the pseudonym key waits for YARN's localizer
-KEY_DIR_TEMPLATE = os.environ.get("DATALAKE_MR_KEY_DIR", "/user/{user}/.datalake-keys")
-#: reducers of curate (its output files are the maps of every metric job) and of each metric job
-CURATE_REDUCERS = int(os.environ.get("DATALAKE_MR_CURATE_REDUCERS", "2"))
-METRIC_REDUCERS = int(os.environ.get("DATALAKE_MR_METRIC_REDUCERS", "1"))
 
 
 @dataclass
@@ -114,6 +113,11 @@ class DayReport:
     def failed(self) -> list[JobReport]:
         return [job for job in self.jobs if job.status == "failed"]
 
+    def raise_for_failures(self) -> None:
+        if self.failed:
+            raise MapReduceError(f"{self.day}: {len(self.failed)} job(s) failed: "
+                                 + "; ".join(job.error or job.name for job in self.failed))
+
     def format(self, counters: bool = True) -> str:
         lines = [f"MapReduce stage for {self.day} on {self.framework}: {self.wall_seconds:.1f} s wall",
                  f"  raw lines {self.raw_lines}, curated statuses {self.curated}, duplicates {self.duplicates}, "
@@ -161,21 +165,25 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     chosen = list(METRICS) if metrics is None else list(dict.fromkeys(metrics))
     unknown = [name for name in chosen if name not in METRIC_JOBS]
     if unknown:
-        raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}")
+        raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}",
+                             permanent=True)
     framework = job_options(settings).framework
-    parallel = max(1, parallel or int(os.environ.get("DATALAKE_MR_PARALLEL") or DEFAULT_PARALLEL.get(framework, 2)))
-    tuning = {"curate_reducers": curate_reducers or CURATE_REDUCERS, "metric_reducers": metric_reducers or METRIC_REDUCERS,
-              "jobconf": dict(jobconf or {})}
+    parallel = max(1, parallel or settings.mr_parallel or DEFAULT_PARALLEL.get(framework, 2))
+    tuning = {"curate_reducers": curate_reducers or settings.mr_curate_reducers,
+              "metric_reducers": metric_reducers or settings.mr_metric_reducers, "jobconf": dict(jobconf or {})}
     lake, client = layout(settings), hdfs_client(settings)
     report = DayReport(day=day, framework=framework)
     run_id = f"{day.isoformat()}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
     work = lake.work(f"mapreduce-{run_id}")
-    log_dir = LOG_DIR / day.isoformat()
+    log_dir = Path(settings.mr_log_dir) / day.isoformat()
     started = time.monotonic()
     log.info("MapReduce stage for %s on %s (lake %s, work dir %s, logs %s)", day, framework, settings.root, work, log_dir)
     try:
         if curate:
-            report.jobs.append(_curate(settings, client, lake, day, work, log_dir, report, tuning))
+            curate_job = _curate(settings, client, lake, day, work, log_dir, report, tuning)
+            report.jobs.append(curate_job)
+            if curate_job.status == "failed":  # the metrics would read yesterday's curated partition
+                return report
         curated_files = list_files(client, lake.curated(day))
         if not curated_files:
             log.warning("%s: the curated partition %s holds no record: writing empty aggregates", day,
@@ -185,13 +193,11 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
                        for name in chosen]
             report.jobs += [future.result() for future in futures]
     finally:
-        _delete_quietly(client, work)
+        delete_quietly(client, work)
         report.wall_seconds = time.monotonic() - started
     if report.failed:
-        error = MapReduceError(f"{day}: {len(report.failed)} job(s) failed: "
-                               + "; ".join(job.error or job.name for job in report.failed))
-        error.report = report  # what did run, for the caller to show
-        raise error
+        log.error("MapReduce stage for %s: %d job(s) failed", day, len(report.failed))
+        return report
     log.info("MapReduce stage for %s done in %.1f s: %d raw lines, %d curated, %d quarantined, %d noindex skipped",
              day, report.wall_seconds, report.raw_lines, report.curated, report.quarantined, report.noindex_skipped)
     return report
@@ -199,13 +205,9 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
 
 def raw_partitions(client, lake, day: dt.date) -> list[str]:
     """The day's raw partitions (one per instance) that hold at least one finished file."""
-    base = posixpath.dirname(posixpath.dirname(lake.raw_day_glob(day)))
-    try:
-        instances = client.list(base)
-    except HdfsError:
-        return []
+    base = lake.raw_root
     partitions = []
-    for instance in sorted(instances):
+    for instance in list_names(client, base):
         if instance.startswith("instance="):
             partition = posixpath.join(base, instance, f"dt={day.isoformat()}")
             if list_files(client, partition):
@@ -233,7 +235,7 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
             run = _run(job, MRCurate, settings, day=day, inputs=[lake.raw_day_glob(day)], output=output,
                        log_dir=log_dir, extra_args=extra, reducers=tuning["curate_reducers"], jobconf=tuning["jobconf"])
         if run is None:
-            raise MapReduceError(f"{day}: {job.error}")
+            return job
     _move_into_zone(client, posixpath.join(output, CURATED), curated_zone)
     _move_into_zone(client, posixpath.join(output, QUARANTINE), quarantine_zone)
     if job.status == "succeeded":
@@ -310,7 +312,7 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
         finally:
             os.unlink(path)
         return
-    directory = KEY_DIR_TEMPLATE.format(user=settings.hdfs_user)
+    directory = settings.mr_key_dir.format(user=settings.hdfs_user)
     path = posixpath.join(directory, f"{uuid.uuid4().hex}.key")
     try:
         client.makedirs(directory, permission="700")
@@ -321,18 +323,49 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
     try:
         yield "hdfs://" + path
     finally:
-        _delete_quietly(client, path)
+        delete_quietly(client, path)
 
 
 def _move_into_zone(client, source: str, zone: str) -> None:
     """Move a job's output directory into its zone; no output (e.g. no bad line) → an empty partition."""
-    if client.status(source, strict=False) is None:
+    if not exists(client, source):
         client.makedirs(source)
     replace_directory(client, source, zone)
 
 
-def _delete_quietly(client, path: str) -> None:
-    try:
-        client.delete(path, recursive=True)
-    except Exception as error:  # noqa: BLE001 - scratch cleanup must not hide the run's outcome
-        log.warning("could not delete the work dir %s: %s", path, error)
+@dataclass
+class MapReduceReport:
+    """The stage over several days: one DayReport each (datalake/report.py's protocol)."""
+
+    days: list[DayReport] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[JobReport]:
+        return [job for day in self.days for job in day.failed]
+
+    def raise_for_failures(self) -> None:
+        failures = [day for day in self.days if day.failed]
+        if failures:
+            raise MapReduceError(" | ".join(f"{day.day}: {len(day.failed)} job(s) failed: "
+                                            + "; ".join(job.error or job.name for job in day.failed)
+                                            for day in failures))
+
+    def to_dict(self) -> dict:
+        """Small, for XCom: each day's totals and each job's status (counters stay in format())."""
+        return {"days": [{key: value for key, value in day.to_dict().items() if key not in ("jobs", "raw_partitions")}
+                         | {"jobs": {job.name: job.status for job in day.jobs}} for day in self.days],
+                "failed": [f"{job.output}: {job.error}" for job in self.failed]}
+
+    def format(self) -> str:
+        summary = format_table(("day", "framework", "wall s", "raw lines", "curated", "quarantined", "failed jobs"),
+                               [(day.day, day.framework, f"{day.wall_seconds:.1f}", day.raw_lines, day.curated,
+                                 day.quarantined, len(day.failed)) for day in self.days])
+        return "\n\n".join([summary] + [day.format() for day in self.days])
+
+
+def run(settings: Settings, days, metrics: list[str] | None = None, **options) -> MapReduceReport:
+    """The stage contract: :func:`run_day` for each day, in order; one day's failure does not stop the next."""
+    report = MapReduceReport()
+    for day in sorted(set(days)):
+        report.days.append(run_day(settings, day, metrics, **options))
+    return report

@@ -25,6 +25,9 @@ to the inbox and gets a local id of its *arrival* (its ``created_at`` can be on 
 day); a share ``backdated_share`` is fetched later (a boost, a thread, a search) and gets
 ``id_at(created_at)``, an id *below* ids served before it appeared. Both arrive up to
 ``max_delay_hours`` after ``created_at`` and are served only from their arrival on.
+
+Longer than ~400 lines because it renders Mastodon's whole status, account, media and poll shapes
+for every instance, and all of it derives from one seed: split, the determinism would be harder to see.
 """
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ Mastodon 4.5: instance info, public/local/tag timelines with Mastodon's id pagin
 Link headers, X-RateLimit-* headers and 429 answers, Mastodon's JSON error bodies. Faults
 and the clock are switched per instance from Python (:class:`RunningFederation`) or over HTTP
 (``/_standin/...``, see the package docstring).
+
+Longer than ~400 lines because it is a whole small Mastodon API server: endpoints, pagination and
+Link headers, rate limits, faults, administration and the running federation.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 from collection.snowflake import UTC, as_utc, format_timestamp, make_id, parse_timestamp, to_epoch_ms
-from collection.mastodon_client import parse_reset
+from collection.policy import parse_reset
 from collection.standin.federation import Federation, dumps, normalize_tag, page
 
 log = logging.getLogger(__name__)

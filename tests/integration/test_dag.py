@@ -254,22 +254,30 @@ def test_trigger_from_the_web_ui_in_a_real_browser(settings, running, airflow_se
     assert (SCREENSHOTS / "airflow-run-success.png").stat().st_size > 10_000
 
 
-def test_token_from_the_airflow_connection_is_used_and_never_shown(settings, running, airflow_home, hdfs_client):
-    token = "tok-" + RUN_ID + "-s3cr3t"
+def test_tokens_from_the_airflow_connections_are_used_each_by_its_instance_and_never_shown(
+        settings, running, airflow_home, hdfs_client):
+    from collection.standin.server import token_digest
+    from datalake.settings import token_connection_id
+
+    tokens = {domain: f"tok-{RUN_ID}-{domain.split('.')[0]}-s3cr3t" for domain in DOMAINS}
     lake = _lake_env(settings, "token")
-    connection = json.dumps({"conn_type": "generic", "password": token})
-    env = airflow_env(airflow_home / "token-home", {**lake, "AIRFLOW_CONN_MASTODON_DEFAULT": connection,
-                                                   "MASTODON_ACCESS_TOKEN": "not-this-one"})
+    connections = {f"AIRFLOW_CONN_{token_connection_id(running.url(domain)).upper()}":
+                   json.dumps({"conn_type": "generic", "password": token}) for domain, token in tokens.items()}
+    env = airflow_env(airflow_home / "token-home", {**lake, **connections, "MASTODON_ACCESS_TOKEN": "not-this-one"})
     (airflow_home / "token-home").mkdir(exist_ok=True)
     log = airflow_home / "dags-test-token.log"
     migrate_db(env, log)
-    for domain in DOMAINS:  # every instance knows the token; beta lets nobody in without it
+    for domain, token in tokens.items():  # each instance knows its own token; beta lets nobody in without it
         running.configure(domain, access_token=token)
     running.configure("beta.example", refuse_public=403)
+    running.reset_stats()
+    token = tokens["beta.example"]
     try:
         result = dags_test(env, DAY2.isoformat(), {"instances": sorted(running.urls.values()), "max_pages": 500}, log)
         assert result.returncode == 0 and "state=success" in result.output, f"see {log}"
-        assert token not in result.output
+        for domain, own in tokens.items():  # a token went only to the instance that issued it
+            assert running.stats(domain)["tokens_seen"] == [token_digest(own)], domain
+        assert not any(own in result.output for own in tokens.values()) and "not-this-one" not in result.output
         for path in (airflow_home / "token-home").rglob("*"):
             if path.is_file() and path.suffix != ".db":
                 assert token.encode() not in path.read_bytes(), f"the token is in {path}"

@@ -20,7 +20,7 @@ from datalake.lake import LakeLayout
 from hbase.errors import LoadError
 from hbase.inspect import dump_tables
 from hbase.loader import BatchEvent, load_day
-from hbase.tables import ALL_TABLES, METRICS, connect, ensure_tables
+from hbase.tables import ALL_TABLES, METRIC_TABLE_NAMES, METRICS, connect, ensure_tables
 
 D1 = dt.date(2026, 11, 17)
 D2 = dt.date(2026, 11, 18)
@@ -130,7 +130,7 @@ def write_day(client, cfg, day: dt.date, aggregates: dict[str, dict], parts: int
 def table_cells(connection, family: str) -> dict[str, dict[str, dict[str, str]]]:
     """{table: {row: {qualifier: value}}} of one family, decoded, rows without such cells left out."""
     result = {}
-    for table, rows in dump_tables(connection, ALL_TABLES).items():
+    for table, rows in dump_tables(connection, METRIC_TABLE_NAMES).items():
         decoded = {}
         for row, cells in rows.items():
             picked = {column.decode().split(":", 1)[1]: value.decode() for column, value in cells.items()
@@ -148,7 +148,7 @@ def cfg_connection(cfg):
 def full_dump(cfg):
     connection = cfg_connection(cfg)
     try:
-        return dump_tables(connection, ALL_TABLES)
+        return dump_tables(connection, METRIC_TABLE_NAMES)
     finally:
         connection.close()
 

@@ -20,9 +20,9 @@ import pytest
 
 from datalake.lake import layout, list_files
 from datalake.settings import REPO_ROOT, Secret
-from mapreduce.hadoop import LOG_DIR, MapReduceError, job_options, run_job
+from mapreduce.hadoop import MapReduceError, job_options, run_job
 from mapreduce.mr_curate import MRCurate
-from mapreduce.pipeline import KEY_DIR_TEMPLATE, METRICS, run_day
+from mapreduce.pipeline import METRICS, run_day
 from mapreduce.records import status_key
 from tests.fixtures.mapreduce.malformed import MALFORMED, ODD_BUT_VALID
 from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
@@ -112,7 +112,7 @@ def test_a_day_on_hadoop_local_runner_gives_the_planned_aggregates_and_reruns_id
     # the key went through the distributed cache only: in no lake file, scratch file or log
     lake_files = snapshot(hdfs_client, zones(lake, day))
     assert not [path for path, data in lake_files.items() if KEY.encode() in data]
-    local_dirs = [Path(job_options(lake_settings).local_tmp_dir), LOG_DIR]
+    local_dirs = [Path(job_options(lake_settings).local_tmp_dir), Path(lake_settings.mr_log_dir)]
     assert not [path for directory in local_dirs for path in _files_under(directory) if KEY.encode() in path.read_bytes()]
     assert _pseudonym_temp_files() <= temp_files_before
     assert hdfs_client.list(posixpath.join(lake_settings.root, "_work")) == []
@@ -173,14 +173,15 @@ def test_a_failing_job_raises_mapreduce_error_naming_the_job_and_its_log(lake_se
     lake = layout(lake_settings)
     write_day_to_hdfs(hdfs_client, lake, generate_day(day, 5, seed=3), parts_per_instance=1)
     output = lake.work("failing-curate")
+    log_dir = Path(lake_settings.mr_log_dir)
     with pytest.raises(MapReduceError) as caught:
         # pseudonymization asked for, but no key shipped: the tasks fail
         run_job(MRCurate, lake_settings, name="curate", job_name="datalake-failing-curate",
-                inputs=[lake.raw_day_glob(day)], output_dir=output, log_file=LOG_DIR / "test-failing-curate.log",
+                inputs=[lake.raw_day_glob(day)], output_dir=output, log_file=log_dir / "test-failing-curate.log",
                 extra_args=["--pseudonymize", "1"])
     message = str(caught.value)
     assert "MapReduce job curate" in message and "failed" in message
-    assert f"log: {LOG_DIR / 'test-failing-curate.log'}" in message
+    assert f"log: {log_dir / 'test-failing-curate.log'}" in message
     assert "cause: RuntimeError: curate: pseudonymization is on but ./pseudonym.key cannot be read" in message
 
 
@@ -213,7 +214,7 @@ def test_a_day_on_yarn(lake_settings, hdfs_client):
     assert b"pseudonym.key" in conf          # the file's name is there: the conf is the real one
     assert KEY.encode() not in conf
     # the staged key is gone from HDFS, and YARN did not put it in the node's PUBLIC cache
-    key_dir = KEY_DIR_TEMPLATE.format(user=settings.hdfs_user)
+    key_dir = settings.mr_key_dir.format(user=settings.hdfs_user)
     assert hdfs_client.list(key_dir) == []
     assert hdfs_client.status(key_dir)["permission"] == "700"
     public_cache = REPO_ROOT / "var" / "yarn" / "local" / "filecache"

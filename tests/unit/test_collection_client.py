@@ -6,7 +6,8 @@ import json
 import pytest
 
 from collection.errors import redact
-from collection.mastodon_client import (RateWindow, RequestPolicy, ServerClock, normalize_domain, parse_reset, parse_retry_after,
+from collection.policy import RateWindow, RequestPolicy, ServerClock, parse_reset, parse_retry_after
+from collection.mastodon_client import (normalize_domain,
                                         parse_statuses, parse_timeline, query_id, refusal_message)
 
 
