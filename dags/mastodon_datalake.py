@@ -36,6 +36,14 @@ def _interval_days() -> list[dt.date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 
+def _planned_days() -> list[dt.date]:
+    """The days `plan` chose (its XCom), or the interval's when it did not run (`airflow tasks test`)."""
+    planned = get_current_context()["ti"].xcom_pull(task_ids="plan")
+    if not planned:
+        return _interval_days()
+    return [dt.date.fromisoformat(day) for day in planned["days"]]
+
+
 @dag(
     dag_id="mastodon_datalake",
     description="Mastodon public statuses → HDFS lake → MapReduce metrics → HBase",
@@ -85,27 +93,28 @@ def mastodon_datalake():
                 "pending": {day.isoformat(): names for day, names in tokens.items()}}
 
     @task(on_failure_callback=alert)
-    def compute_metrics(planned: dict) -> dict:
+    def compute_metrics() -> dict:
         import mapreduce
 
-        return stage_task(mapreduce.run, [dt.date.fromisoformat(day) for day in planned["days"]])
+        return stage_task(mapreduce.run, _planned_days())
 
     @task(on_failure_callback=alert, outlets=TABLE_ASSETS)
-    def load_hbase(planned: dict) -> dict:
+    def load_hbase() -> dict:
         import hbase
 
-        pending = {dt.date.fromisoformat(day): names for day, names in planned["pending"].items()}
-        loaded = stage_task(hbase.run, [dt.date.fromisoformat(day) for day in planned["days"]], pending=pending)
+        planned = get_current_context()["ti"].xcom_pull(task_ids="plan") or {}
+        pending = {dt.date.fromisoformat(day): names for day, names in (planned.get("pending") or {}).items()}
+        loaded = stage_task(hbase.run, _planned_days(), pending=pending)
         outlet_events = get_current_context()["outlet_events"]
         for asset in TABLE_ASSETS:  # what mastodon_analysis reads: which days this load wrote
             outlet_events[asset].extra = {"days": loaded["days"]}
         return loaded
 
     @task(on_failure_callback=alert)
-    def reapply_erasures(planned: dict) -> dict:
+    def reapply_erasures() -> dict:
         import privacy
 
-        return stage_task(privacy.run, [dt.date.fromisoformat(day) for day in planned["days"]])
+        return stage_task(privacy.run, _planned_days())
 
     @task(on_failure_callback=alert)
     def apply_retention() -> dict:
@@ -116,7 +125,7 @@ def mastodon_datalake():
     @task(on_failure_callback=alert)
     def check_days_complete() -> dict:
         """Fail when a processed day is incomplete: day_table (written by load_hbase) says why."""
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         loaded = get_current_context()["ti"].xcom_pull(task_ids="load_hbase") or {}
         incomplete = [row for row in loaded.get("day_rows", []) if not row["complete"]]
@@ -133,7 +142,7 @@ def mastodon_datalake():
     def watcher() -> None:
         """Airflow's watcher pattern: a run's state comes from its leaf tasks, and tasks after a failed
         collect still run (ALL_DONE); this leaf fails the run whenever any task failed."""
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException("a task of this run failed (see it in the grid): the run is failed so that it "
                                    "is not taken for a complete one; what did complete is in the lake and HBase")
@@ -142,12 +151,12 @@ def mastodon_datalake():
     collected = collect.expand(base_url=listed)
     planned = plan()
     collected >> planned
-    computed = compute_metrics(planned)
-    loaded = load_hbase(planned)
-    reapplied = reapply_erasures(planned)
+    computed = compute_metrics()
+    loaded = load_hbase()
+    reapplied = reapply_erasures()
     retained = apply_retention()
     checked = check_days_complete()
-    computed >> loaded >> reapplied >> retained >> checked
+    planned >> computed >> loaded >> reapplied >> retained >> checked
     [listed, collected, planned, computed, loaded, reapplied, retained, checked] >> watcher()
 
 

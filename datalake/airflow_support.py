@@ -82,7 +82,7 @@ def run_stage(settings: Settings, stage, *args, **kwargs) -> dict:
     Airflow to retry. A report whose ``raise_for_failures`` finds a failure raises it after
     the report was printed, so the log shows what did complete.
     """
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     try:
         report = stage(settings, *args, **kwargs)
