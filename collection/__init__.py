@@ -20,3 +20,15 @@ def check_domains(settings, instances):
     from collection.stage import check_domains as check
 
     return check(settings, instances)
+
+
+def catch_up(settings, day, *, instances=None, deadline=None, options=None):
+    """What the hourly collection does: ``day`` up to now, from each checkpoint, without re-reading
+    the lateness window, skipping an instance whose lock another collection holds."""
+    from dataclasses import replace
+
+    from collection.collector import RunOptions
+    from collection.stage import run as run_stage
+
+    options = replace(options or RunOptions.from_settings(settings), reread=False, lock_wait=0.0)
+    return run_stage(settings, [day], instances=instances, options=options, deadline=deadline)

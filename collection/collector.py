@@ -47,6 +47,7 @@ from collection.report import InstanceReport
 from collection.snowflake import UTC, as_utc, first_id_at, format_timestamp, id_to_datetime, parse_timestamp
 from datalake.errors import DatalakeError, LakeError
 from datalake.lake import hdfs_client, layout
+from datalake.locks import HdfsLock, owner_name
 from datalake.pending import mark_pending
 from datalake.settings import Settings
 
@@ -76,6 +77,9 @@ class RunOptions:
 
     max_pages: int = 1000
     lateness_days: int = 1
+    reread: bool = True  # re-read the window's ids (backdated statuses); False: from the checkpoint only
+    lock_wait: float = 3600.0  # seconds to wait for another collection of the instance; 0: skip at once
+    lock_ttl: float = 3 * 3600.0  # the lock expires after this (a holder killed without cleaning up)
     part_size: int = DEFAULT_PART_SIZE
     policy: RequestPolicy = field(default_factory=RequestPolicy)
     request_timeout: float = 30.0
@@ -86,8 +90,23 @@ class RunOptions:
     def from_settings(cls, settings: Settings, **overrides) -> "RunOptions":
         policy = RequestPolicy(max_rate_limit_wait=settings.max_rate_limit_wait)
         options = cls(max_pages=settings.max_pages, lateness_days=settings.lateness_days, policy=policy,
-                      request_timeout=settings.request_timeout)
+                      request_timeout=settings.request_timeout, reread=settings.lateness_reread,
+                      lock_ttl=settings.task_timeout_minutes * 60.0 + 600.0)
         return replace(options, **{name: value for name, value in overrides.items() if value is not None})
+
+
+def _locked_out(domain, base_url, timeline, interval_start, interval_end, lock: HdfsLock,
+                options: RunOptions) -> InstanceReport:
+    """Another collection of the instance holds its lock: skip (wait 0), or fail to be retried."""
+    holder = lock.describe_holder()
+    if options.lock_wait > 0:
+        raise CollectionError(f"instance {base_url} ({domain}): another collection holds its lock, {holder}, and did "
+                              f"not finish within {options.lock_wait:.0f}s; this run is retried later (a lock whose "
+                              "holder died expires by itself)")
+    log.info("%s: skipped: another collection holds the instance, %s; it collects what this run would have", domain,
+             holder)
+    return InstanceReport(instance=domain, base_url=base_url, timeline=timeline, interval_start=as_utc(interval_start),
+                          interval_end=as_utc(interval_end), skipped=f"another collection holds the instance: {holder}")
 
 
 class _Progress:
@@ -127,9 +146,13 @@ def collect_instance(settings: Settings, base_url: str, interval_start: dt.datet
         raise CollectionError(f"instance {base_url}: {error}", permanent=True) from None
     token = settings.token_for(base_url).reveal()
     client = InstanceClient(base_url, token, policy=options.policy, request_timeout=options.request_timeout)
-    run = None
+    run = lock = None
     try:
         domain = client.instance_domain()
+        lock = HdfsLock(hdfs_client(settings), layout(settings), f"collect-{domain}", owner_name(f"collect {domain}"),
+                        options.lock_ttl, wait_s=options.lock_wait)
+        if not lock.acquire():
+            return _locked_out(domain, base_url, timeline.name, interval_start, interval_end, lock, options)
         run = _Run(settings, client, timeline, domain, as_utc(interval_start), as_utc(interval_end), options)
         try:
             run.collect()
@@ -146,6 +169,8 @@ def collect_instance(settings: Settings, base_url: str, interval_start: dt.datet
         raise
     finally:
         client.close()
+        if lock is not None:
+            lock.release()
     report = run.report
     report.seconds = time.monotonic() - started
     report.requests = client.stats.timeline_requests
@@ -213,8 +238,13 @@ class _Run:
                 log.info("%s: the checkpoint (%s) is older than the lateness window: collecting from it, every "
                          "day since is filled", self.label, format_timestamp(id_to_datetime(checkpoint.high_water_id)))
                 self.cursor = checkpoint.high_water_id
+            elif not self.options.reread:  # the window stays open to late statuses met on the way, unread
+                self.cursor = checkpoint.high_water_id
+        self.started_at = self.cursor  # the pass reads every id above it
+        self.from_checkpoint = self.high_water_id is not None and self.cursor == self.high_water_id
         first_open = id_to_datetime(self.cursor + 1).date()
-        self.open_days = days_between(min(first_open, self.interval_days[0]), self.interval_days[-1])
+        window_first = self.report.window_start.date()
+        self.open_days = days_between(min(first_open, window_first, self.interval_days[0]), self.interval_days[-1])
         self.report.open_days = list(self.open_days)
         for day in self.open_days:
             self._index(day)
@@ -354,13 +384,17 @@ class _Run:
         self.report.high_water_id_after = str(self.high_water_id) if self.high_water_id is not None else None
         reached = self.reached if self.reached is not None else self.cursor + 1
         for day in self.open_days:
-            covered = first_id_at(day_start(day + dt.timedelta(days=1))) <= reached
-            if day < self.interval_days[0] and day not in self.written:
-                previous = self.zone.read_day_state(day)
-                if previous is None or not covered:
-                    continue  # a window day with nothing new: its earlier state (or none) stands
-            state, reason = (COMPLETE, "") if covered else (INCOMPLETE, self.stop_reason or "not reached")
-            self._record_day(day, state, reason)
+            # read to its end, and from its start (by this pass, or below the checkpoint it started from)
+            covered = (first_id_at(day_start(day + dt.timedelta(days=1))) <= reached
+                       and (first_id_at(day_start(day)) > self.started_at or self.from_checkpoint))
+            if covered or day >= self.interval_days[0]:
+                self._record_day(day, *((COMPLETE, "") if covered else (INCOMPLETE, self.stop_reason or "not reached")))
+                continue
+            # a window day this pass did not read through: its earlier state stands, with its new late statuses
+            previous = self.zone.read_day_state(day)
+            if day in self.written:
+                self._record_day(day, *((previous.state, previous.reason) if previous is not None else
+                                        (INCOMPLETE, "only late statuses of this day were collected")))
         for day, count in sorted(self.written.items()):
             if day >= self.open_days[0]:
                 mark_pending(self.hdfs, self.lake, day, f"{self.label}: {count} new statuses")

@@ -40,6 +40,7 @@ class InstanceReport:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # the failure, when the run failed
     permanent: bool = False  # ... and a retry cannot fix it
+    skipped: str | None = None  # why the run did nothing (another collection held the instance)
 
     @property
     def label(self) -> str:
@@ -50,6 +51,8 @@ class InstanceReport:
         """complete | incomplete (with why) | failed, over the interval's days."""
         if self.error is not None:
             return FAILED
+        if self.skipped is not None:
+            return f"skipped ({self.skipped})"
         interval = [state for day, state in sorted(self.day_states.items())
                     if self.interval_start is not None and day >= self.interval_start.date()]
         if interval and all(state.state == COMPLETE for state in interval):
@@ -85,7 +88,7 @@ class InstanceReport:
             "retries": self.retries, "rate_limited": self.rate_limited,
             "rate_limit_wait_seconds": round(self.rate_limit_wait_seconds, 3),
             "pace_wait_seconds": round(self.pace_wait_seconds, 3), "seconds": round(self.seconds, 3),
-            "warnings": self.warnings, "error": self.error, "permanent": self.permanent,
+            "warnings": self.warnings, "error": self.error, "permanent": self.permanent, "skipped": self.skipped,
         }
 
 

@@ -92,6 +92,10 @@ class LakeLayout:
         """Row keys the HBase loader wrote for a metric's day (to remove stale cells on reload)."""
         return posixpath.join(self.root, "state", "hbase", metric, f"dt={day.isoformat()}.json")
 
+    def lock(self, name: str) -> str:
+        """A lock of the lake (datalake/locks.py): ``state/locks/<name>.json``."""
+        return posixpath.join(self.root, "state", "locks", f"{name}.json")
+
     def work(self, name: str) -> str:
         """Scratch space for a run (job outputs before they are renamed into a zone)."""
         return posixpath.join(self.root, "_work", name)

@@ -56,6 +56,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MASTODON_REQUEST_TIMEOUT", "30", "seconds before a request to an instance times out"),
     Variable("DATALAKE_LATENESS_DAYS", "1",
              "days before a run's interval that it re-reads for late statuses and recomputes; 0 turns it off"),
+    Variable("DATALAKE_LATENESS_REREAD", "1",
+             "`1`: a daily run re-reads the window's ids (backdated statuses; one more day of paging per window day); "
+             "`0`: it pages on from the checkpoint and still counts the late statuses it meets (busy instances)"),
     Variable("DATALAKE_MAX_RATE_LIMIT_WAIT", "900",
              "seconds a run may spend waiting out one instance's rate limit; past it the instance's day is incomplete"),
     # the lake
@@ -76,6 +79,8 @@ VARIABLES: tuple[Variable, ...] = (
     # operations
     Variable("DATALAKE_ALERT_WEBHOOK", "(none)", "a URL that receives a JSON POST when a task fails; a secret, never logged"),
     Variable("DATALAKE_CATCHUP", "0", "`1`: the DAG catches up missed days since its start date"),
+    Variable("DATALAKE_HOURLY_COLLECTION", "0",
+             "`1`: the DAG `mastodon_collect` is unpaused when created and collects every hour (busy instances)"),
     Variable("DATALAKE_REPORT_DIR", "out/analysis/reports",
              "where the DAG `mastodon_analysis` renders each day's report (`<dir>/<day>/`: HTML, notebook, PNGs)"),
     Variable("DATALAKE_TASK_RETRIES", "2", "retries of every task (exponential backoff from 1 min)"),
@@ -221,6 +226,7 @@ class Settings:
     max_pages: int = 1000
     request_timeout: float = 30.0
     lateness_days: int = 1
+    lateness_reread: bool = True
     max_rate_limit_wait: float = 900.0
     # the lake
     webhdfs_url: str = "http://localhost:9870"
@@ -236,6 +242,7 @@ class Settings:
     # operations
     alert_webhook: Secret = field(default_factory=lambda: Secret(None))
     catchup: bool = False
+    hourly_collection: bool = False
     task_retries: int = 2
     task_timeout_minutes: int = 120
     report_dir: str = str(REPO_ROOT / "out" / "analysis" / "reports")
@@ -269,6 +276,7 @@ class Settings:
             max_pages=_int(env.get("MASTODON_MAX_PAGES"), 1000, "MASTODON_MAX_PAGES", minimum=1),
             request_timeout=_float(env.get("MASTODON_REQUEST_TIMEOUT"), 30.0, "MASTODON_REQUEST_TIMEOUT"),
             lateness_days=_int(env.get("DATALAKE_LATENESS_DAYS"), 1, "DATALAKE_LATENESS_DAYS", minimum=0),
+            lateness_reread=_flag(env.get("DATALAKE_LATENESS_REREAD"), True, "DATALAKE_LATENESS_REREAD"),
             max_rate_limit_wait=_float(env.get("DATALAKE_MAX_RATE_LIMIT_WAIT"), 900.0, "DATALAKE_MAX_RATE_LIMIT_WAIT"),
             webhdfs_url=env.get("DATALAKE_WEBHDFS_URL", "http://localhost:9870").rstrip("/"),
             hdfs_user=env.get("DATALAKE_HDFS_USER") or env.get("HADOOP_USER_NAME") or env.get("USER") or "root",
@@ -282,6 +290,7 @@ class Settings:
                                     minimum=0),
             alert_webhook=Secret(alert_webhook_from_env(env)),
             catchup=_flag(env.get("DATALAKE_CATCHUP"), False, "DATALAKE_CATCHUP"),
+            hourly_collection=_flag(env.get("DATALAKE_HOURLY_COLLECTION"), False, "DATALAKE_HOURLY_COLLECTION"),
             task_retries=_int(env.get("DATALAKE_TASK_RETRIES"), 2, "DATALAKE_TASK_RETRIES", minimum=0),
             task_timeout_minutes=_int(env.get("DATALAKE_TASK_TIMEOUT"), 120, "DATALAKE_TASK_TIMEOUT", minimum=1),
             report_dir=env.get("DATALAKE_REPORT_DIR") or cls.report_dir,

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from datalake.lake import hdfs_client, layout
+from datalake.locks import HdfsLock, owner_name
 from datalake.pending import clear_pending
 from datalake.report import format_table
 from datalake.settings import Settings
@@ -18,6 +19,8 @@ from hbase.loader import LoadReport, load_day
 from hbase.tables import DAY_TABLE, THRIFT_ERRORS, connect, ensure_tables
 
 log = logging.getLogger(__name__)
+
+LOCK_WAIT_S = 1800.0  # a load of a day takes seconds to minutes: wait for another one rather than fail
 
 
 @dataclass
@@ -86,6 +89,20 @@ def run(settings: Settings, days, metrics: list[str] | None = None, *,
     started = time.monotonic()
     client, lake = hdfs_client(settings), layout(settings)
     report = HBaseReport()
+    lock = HdfsLock(client, lake, "hbase-load", owner_name("hbase load"), settings.task_timeout_minutes * 60.0 + 600,
+                    wait_s=LOCK_WAIT_S)
+    if not lock.acquire():
+        raise LoadError(f"another HBase load holds the lake's load lock, {lock.describe_holder()}, and did not finish "
+                        f"within {LOCK_WAIT_S:.0f}s; retry later (a lock whose holder died expires by itself)")
+    try:
+        _load_days(settings, client, lake, days, metrics, pending, report, options)
+    finally:
+        lock.release()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _load_days(settings, client, lake, days, metrics, pending, report: HBaseReport, options: dict) -> None:
     for day in sorted(set(days)):
         try:
             report.loads.append(load_day(settings, day, metrics, **options))
@@ -102,5 +119,3 @@ def run(settings: Settings, days, metrics: list[str] | None = None, *,
             report.pending_cleared += clear_pending(client, lake, day, tokens)
         if not row.complete:
             log.warning("day %s is incomplete: %s", day, "; ".join(row.why_incomplete))
-    report.seconds = time.monotonic() - started
-    return report

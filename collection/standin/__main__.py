@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="rendered days kept in memory per instance (default 4; ~3.2 KB a status)")
     data.add_argument("--now", type=_moment, help="the servers' clock: serve statuses up to this time "
                                                   "(default: the end of the last day)")
+    data.add_argument("--time-scale", type=float, default=0.0,
+                      help="let the clock run, this many simulated seconds per second (default 0: it stands still "
+                           "at --now); rate-limit windows shrink with it")
+    data.add_argument("--busy", action="store_true",
+                      help="Mastodon's real paging limit: 300 timeline requests with min_id/max_id/since_id per 15 "
+                           "minutes (of the simulated clock), as on a busy instance")
     net = parser.add_argument_group("network")
     net.add_argument("--port", type=int, default=0,
                      help="port of the first instance, the next ones follow (default 0: free ports)")
@@ -104,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             "rate_limit": args.rate_limit, "rate_window": args.rate_window,
             "legacy_instance_api": args.legacy_instance_api,
             "access_token": os.environ.get("STANDIN_ACCESS_TOKEN") or None})
+        if args.busy:
+            scale = args.time_scale or 1.0
+            common = common.updated({"rate_limit": 300, "rate_window": 900.0 / scale, "rate_limit_scope": "paging"})
         faults = {"*": common}
         if args.faults_json:
             per_instance = json.loads(args.faults_json)
@@ -112,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"--faults-json names unknown domains {sorted(unknown)}")
             faults.update({domain: common.updated(changes) for domain, changes in per_instance.items()})
         ports = {domain: args.port + index for index, domain in enumerate(domains)} if args.port else None
-        running = RunningFederation(federation, now=args.now, faults=faults, ports=ports, quiet=not args.log_requests)
+        running = RunningFederation(federation, now=args.now, faults=faults, ports=ports, quiet=not args.log_requests,
+                                    time_scale=args.time_scale)
     except (ValueError, OSError) as error:
         print(f"python -m collection.standin: {error}", file=sys.stderr)
         return 2

@@ -56,6 +56,8 @@ class FaultConfig:
     access_token: str | None = None  # the token that lifts the refusals; any other token gets 401
     rate_limit: int = 0  # API requests per window; 0 = unlimited, no X-RateLimit headers
     rate_window: float = 300.0  # seconds; a window starts at the first request after the last one ended
+    rate_limit_scope: str = "all"  # "paging": only timeline requests with min_id/max_id/since_id count
+                                   # (Mastodon's throttle_*_paging: 300 per 15 minutes)
     legacy_instance_api: bool = False  # no /api/v2/instance (Mastodon before 4.0): 404
 
     def updated(self, changes: dict) -> "FaultConfig":
@@ -76,6 +78,8 @@ class FaultConfig:
                 raise ValueError(f"{name} must be 401, 403, 422 or null")
         if self.latency < 0 or self.rate_limit < 0 or self.rate_window <= 0:
             raise ValueError("latency and rate_limit must be >= 0, rate_window > 0")
+        if self.rate_limit_scope not in ("all", "paging"):
+            raise ValueError("rate_limit_scope must be all or paging")
 
     def public_view(self) -> dict:
         view = dataclasses.asdict(self)
@@ -87,10 +91,11 @@ class InstanceServer:
     """One instance of the federation on its own port."""
 
     def __init__(self, federation: Federation, domain: str, faults: FaultConfig, now: dt.datetime,
-                 host: str = "127.0.0.1", port: int = 0, quiet: bool = True):
+                 host: str = "127.0.0.1", port: int = 0, quiet: bool = True, time_scale: float = 0.0):
         self.federation, self.domain = federation, domain
         self.faults = faults
-        self.now = as_utc(now)
+        self.time_scale = time_scale  # 0: the clock stands still (set_now moves it); S: S simulated s per second
+        self._now, self._real_at_now = as_utc(now), time.time()
         self.quiet = quiet
         self.lock = threading.Lock()
         self.rng = random.Random(f"{federation.seed}:faults:{domain}")
@@ -123,9 +128,16 @@ class InstanceServer:
                 self._window_start, self._window_count = None, 0
             return self.faults
 
+    @property
+    def now(self) -> dt.datetime:
+        """The instance's clock: what has happened (statuses served up to it)."""
+        if not self.time_scale:
+            return self._now
+        return self._now + dt.timedelta(seconds=(time.time() - self._real_at_now) * self.time_scale)
+
     def set_now(self, now: dt.datetime) -> None:
         with self.lock:
-            self.now = as_utc(now)
+            self._now, self._real_at_now = as_utc(now), time.time()
 
     def count(self, name: str) -> None:
         with self.lock:
@@ -138,11 +150,11 @@ class InstanceServer:
                 "hashtag_feeds": {"local": access(self.faults.refuse_tag), "remote": access(self.faults.refuse_tag)},
                 "trending_link_feeds": {"local": "public", "remote": "public"}}
 
-    def take_rate_limit(self) -> tuple[dict, bool]:
+    def take_rate_limit(self, paging: bool = True) -> tuple[dict, bool]:
         """Count a request against the window: (X-RateLimit headers, whether it is over the limit)."""
         with self.lock:
             limit, window = self.faults.rate_limit, self.faults.rate_window
-            if not limit:
+            if not limit or (self.faults.rate_limit_scope == "paging" and not paging):
                 return {}, False
             now = time.time()
             if self._window_start is None or now >= self._window_start + window:
@@ -217,7 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: dict) -> None:
         instance = self.instance
         instance.count("requests")
-        rate_headers, over_limit = instance.take_rate_limit()
+        paging = path.startswith("/api/v1/timelines/") and any(name in query for name in ("min_id", "max_id", "since_id"))
+        rate_headers, over_limit = instance.take_rate_limit(paging)
         token = self._bearer_token()
         if token:
             instance.saw_token(token)
@@ -398,7 +411,7 @@ class RunningFederation:
 
     def __init__(self, federation: Federation, *, now: dt.datetime | None = None,
                  faults: FaultConfig | dict | None = None, host: str = "127.0.0.1", ports: dict | None = None,
-                 quiet: bool = True):
+                 quiet: bool = True, time_scale: float = 0.0):
         self.federation = federation
         self.servers: dict[str, InstanceServer] = {}
         now = federation.end if now is None else now
@@ -406,7 +419,7 @@ class RunningFederation:
             for domain in federation.domains:
                 config = _faults_for(faults, domain)
                 self.servers[domain] = InstanceServer(federation, domain, config, now, host,
-                                                      (ports or {}).get(domain, 0), quiet)
+                                                      (ports or {}).get(domain, 0), quiet, time_scale)
         except BaseException:
             self.close()
             raise
@@ -428,6 +441,10 @@ class RunningFederation:
     def set_now(self, now: dt.datetime, domain: str | None = None) -> None:
         for server in self._chosen(domain):
             server.set_now(now)
+
+    def now(self, domain: str) -> dt.datetime:
+        """An instance's clock (it runs when the federation was started with a time_scale)."""
+        return self.servers[domain].now
 
     def stats(self, domain: str) -> dict:
         server = self.servers[domain]
