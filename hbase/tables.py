@@ -1,4 +1,5 @@
-"""The seven tables of DESIGN.md, how they are created, and the Thrift connection to them.
+"""The tables of DESIGN.md (the seven, then the second wave's five), how they are created, and the
+Thrift connection to them.
 
 Every table has the families ``data`` (all-time values) and ``daily`` (one qualifier per day).
 Settings chosen for this access pattern (point reads/writes by row key, small values, a value
@@ -39,10 +40,15 @@ METRIC_TABLES: dict[str, tuple[str, ...]] = {
     "media": ("toot_with_media_table",),
     "tags": ("tag_table",),
     "emojis": ("emoji_table",),
+    "apps": ("app_table",),
+    "hours": ("hour_table",),
+    "kinds": ("toot_kind_table",),
+    "instances": ("instance_table",),
+    "sentiment": ("sentiment_table",),
 }
 METRICS: tuple[str, ...] = tuple(METRIC_TABLES)
 ALL_TABLES: tuple[str, ...] = tuple(table for tables in METRIC_TABLES.values() for table in tables)
-COUNT_METRICS = ("languages", "urls", "media", "tags", "emojis")
+COUNT_METRICS = ("languages", "urls", "media", "tags", "emojis", "apps", "hours", "kinds", "instances", "sentiment")
 
 # errors a Thrift call raises when the server is down, hung, or refuses the request
 THRIFT_ERRORS = (TTransportException, TException, OSError, socket.timeout, EOFError, BrokenPipeError)
