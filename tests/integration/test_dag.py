@@ -30,7 +30,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 DAY1, DAY2 = TODAY - dt.timedelta(days=2), TODAY - dt.timedelta(days=1)
 DOMAINS = ("alpha.example", "beta.example", "gamma.example")
 TABLES = ("language_table", "user_table", "croissance_table", "url_table", "toot_with_media_table",
-          "tag_table", "emoji_table")
+          "tag_table", "emoji_table", "app_table", "hour_table", "toot_kind_table", "instance_table", "sentiment_table")
 SCREENSHOTS = Path(os.environ.get("DATALAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
 
 
@@ -116,7 +116,14 @@ def test_two_days_then_rerun_match_independent_computation(settings, federation,
         days = {day.isoformat(): expected_metrics.day_metrics(_served(federation, DOMAINS, day), key)
                 for day in (DAY1, DAY2)}
         after_two_days = _dump(settings, prefix)
-        _assert_cells_match(after_two_days, expected_metrics.expected_cells(days))
+        expected = expected_metrics.expected_cells(days)
+        # the stand-in's data exercises every rule of the second wave
+        assert {b"Web", b"Moshidon", b"feed2toot", b"unknown"} <= set(expected["app_table"])
+        assert set(expected["toot_kind_table"]) == {b"all", b"reply", b"sensitive", b"content_warning", b"poll",
+                                                    b"bot", b"edited", b"with_link"}
+        assert set(expected["sentiment_table"]) == {b"positive", b"neutral", b"negative"}
+        assert {b"alpha.example", b"delta.example"} <= set(expected["instance_table"]) and len(expected["hour_table"]) > 20
+        _assert_cells_match(after_two_days, expected)
         assert sum(len(rows) for rows in after_two_days.values()) > 100
         # no handle or username reaches HBase when pseudonymization is on
         handles = {status["account"]["username"].lower() for statuses in (federation.statuses(d, DAY1) for d in DOMAINS)
