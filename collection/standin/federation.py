@@ -67,6 +67,10 @@ CLIENTS = [("Web", 36), ("Mastodon for Android", 14), ("Mastodon for iOS", 12), 
            ("Elk", 5), ("Phanpy", 4), ("  Moshidon ", 3), (None, 9)]
 BOT_CLIENT = "feed2toot"  # bot accounts post through it
 CONTENT_WARNINGS = ["food 🍕", "politics", "long post", "spoilers: the film", "mental health"]
+#: a first paragraph that gives some English statuses a mood (VADER: positive, negative; the last
+#: one reads "un happy" with text nodes joined by spaces, as the sentiment rule joins them)
+MOODS = ["so tired of this broken train", "this is terrible news", "I hate waiting", "sad day for the team",
+         "love this so much", "what a wonderful morning", "not bad at all", "un<em>happy</em> with the release"]
 NAMES = ["ann", "Bob", "carla_b", "dmitri", "eve", "Farid", "gao", "hana", "ingrid", "juan", "kofi", "lena",
          "mo", "nadia", "oskar", "priya", "quinn", "rosa", "sven", "tomoko", "ugo", "vera", "wen", "xavier",
          "yusuf", "zoe"]
@@ -407,10 +411,12 @@ class Federation:
         sensitive = bool(spoiler) or traits.random() < 0.04
         application = BOT_CLIENT if account.bot else _weighted(traits, CLIENTS)
         reply_to_ms = created_ms - traits.randrange(60_000, 6 * 3_600_000) if traits.random() < 0.3 else None
+        mood = traits.choice(MOODS) if (language or "").lower().startswith("en") and traits.random() < 0.4 else ""
         return Status(
             origin=origin, account=account, created_ms=created_ms,
             origin_id=make_id(created_ms, rng.randrange(1 << 16)), day_index=day_index,
-            content=_content(rng, origin, words, mentions, tags, links, unicode_emojis, emojis),
+            content=(f"<p>{mood}</p>" if mood else "") + _content(rng, origin, words, mentions, tags, links,
+                                                                   unicode_emojis, emojis),
             spoiler_text=spoiler, sensitive=sensitive, language=language,
             tags=tags, emojis=emojis, media=media, poll=_poll(rng, words) if not media and rng.random() < 0.1 else None,
             mentions=mentions, replies=rng.randint(0, 3) * popularity, reblogs=rng.randint(0, 5) * popularity,
