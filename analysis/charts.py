@@ -34,6 +34,8 @@ ACCENT_COLOR = "#d9822b"
 MISSING_COLOR = "#d9d9d9"
 MAX_LABEL_CHARS = 42
 MAX_SHARE_SERIES = 8  # more stacked colours than this cannot be told apart
+#: colours of the series of a chart: tab10 without its grey, which is kept for 'other'
+SERIES_COLORS = [color for index, color in enumerate(matplotlib.colormaps["tab10"].colors) if index != 7]
 LANGUAGE_NAMES = {"und": "und (unknown)"}
 MEDIA_TYPE_NAMES = {"gifv": "gifv (animated GIF)", "unknown": "unknown type"}
 
@@ -104,6 +106,9 @@ def _title(axes, title: str, subtitle: str | None, coverage: FontCoverage | None
     if width > room:
         characters = max(20, int(len(subtitle) * room / width) - 1)
         sub.set_text(textwrap.fill(subtitle, characters))
+        while characters > 20 and sub.get_window_extent(renderer).width > room:  # wide letters on a line
+            characters -= 2
+            sub.set_text(textwrap.fill(subtitle, characters))
     lines = sub.get_text().count("\n") + 1
     sub.set_position((0.0, 1.0))
     sub.set_transform(axes.transAxes + ScaledTranslation(0, 4 / 72, figure.dpi_scale_trans))
@@ -208,6 +213,19 @@ def _incomplete_note(shown: list[pd.Timestamp]) -> str:
     return f"; shaded: incomplete ({', '.join(_as_day(day) for day in shown)}), counts may grow"
 
 
+def _share_day_axes(axes, days: pd.DatetimeIndex, incomplete, ylabel: str, top: float = 100) -> list[pd.Timestamp]:
+    """Days on x (missing ones hatched, incomplete ones shaded, no legend: the caller builds it),
+    shares in percent on y up to ``top``; returns the incomplete days shown."""
+    _day_axis(axes, days)
+    _mark_missing_days(axes, views.missing_days(days.to_series()), legend=False)
+    shown = _mark_incomplete_days(axes, days, incomplete, legend=False)
+    axes.set_ylim(0, top)
+    axes.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
+    axes.set_xlabel("Day (UTC)")
+    axes.set_ylabel(ylabel)
+    return shown
+
+
 def _as_day(value) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
@@ -268,8 +286,7 @@ def language_share_by_day(languages_daily: pd.DataFrame, top_n: int = MAX_SHARE_
     if shares.empty:
         raise NoData("language_table has no daily cells: no language share per day to show.")
     figure, axes = _figure(5.6, coverage)
-    # tab10 without its grey, which is kept for 'other'
-    colors = [color for index, color in enumerate(matplotlib.colormaps["tab10"].colors) if index != 7]
+    colors = SERIES_COLORS
     bottom = pd.Series(0.0, index=shares.index)
     for index, language in enumerate(shares.columns):
         color = "#b0b0b0" if language == views.OTHER else colors[index % len(colors)]
@@ -277,13 +294,7 @@ def language_share_by_day(languages_daily: pd.DataFrame, top_n: int = MAX_SHARE_
                  color=color, label=LANGUAGE_NAMES.get(language, language), edgecolor="white",
                  linewidth=0.5 if len(shares) <= 45 else 0)
         bottom = bottom + shares[language]
-    _day_axis(axes, shares.index)
-    _mark_missing_days(axes, views.missing_days(shares.index.to_series()), legend=False)
-    shown = _mark_incomplete_days(axes, shares.index, incomplete, legend=False)
-    axes.set_ylim(0, 100)
-    axes.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
-    axes.set_xlabel("Day (UTC)")
-    axes.set_ylabel("Share of the day's statuses")
+    shown = _share_day_axes(axes, shares.index, incomplete, "Share of the day's statuses")
     handles, labels = axes.get_legend_handles_labels()
     marks = (MISSING_LABEL, INCOMPLETE_LABEL)
     languages = [(handle, label) for handle, label in zip(handles, labels) if label not in marks][::-1]
@@ -540,13 +551,7 @@ def sentiment_share_by_day(sentiment_daily: pd.DataFrame, coverage: FontCoverage
             axes.bar_label(bars, labels=[_percent(share) if share >= 0.04 else "" for share in shares[label]],
                            label_type="center", fontsize=9, color="white" if label != "neutral" else "#333333")
         bottom = bottom + shares[label]
-    _day_axis(axes, shares.index)
-    _mark_missing_days(axes, views.missing_days(shares.index.to_series()), legend=False)
-    shown = _mark_incomplete_days(axes, shares.index, incomplete, legend=False)
-    axes.set_ylim(0, 100)
-    axes.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
-    axes.set_xlabel("Day (UTC)")
-    axes.set_ylabel("Share of the day's English statuses")
+    shown = _share_day_axes(axes, shares.index, incomplete, "Share of the day's English statuses")
     handles, labels = axes.get_legend_handles_labels()
     order = [labels.index(name) for name in views.SENTIMENT_ORDER[::-1]] + [
         index for index, label in enumerate(labels) if label in (MISSING_LABEL, INCOMPLETE_LABEL)]
@@ -591,17 +596,12 @@ def kind_share_by_day(kinds_daily: pd.DataFrame, coverage: FontCoverage | None =
     if shares.empty:
         raise NoData("toot_kind_table has no daily cells for row 'all': the kinds job has not been loaded yet.")
     figure, axes = _figure(5.6, coverage)
-    colors = [color for index, color in enumerate(matplotlib.colormaps["tab10"].colors) if index != 7]
+    colors = SERIES_COLORS
     for index, kind in enumerate(shares.columns):
         axes.plot(shares.index, shares[kind] * 100, marker="o", color=colors[index % len(colors)], linewidth=2,
                   label=f"{KIND_NAMES.get(kind, kind)} ({_percent(shares[kind].mean())})")
-    _day_axis(axes, shares.index)
-    _mark_missing_days(axes, views.missing_days(shares.index.to_series()), legend=False)
-    shown = _mark_incomplete_days(axes, shares.index, incomplete, legend=False)
-    axes.set_ylim(0, max(5, shares.max().max() * 100 * 1.15))
-    axes.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
-    axes.set_xlabel("Day (UTC)")
-    axes.set_ylabel("Share of the day's statuses")
+    shown = _share_day_axes(axes, shares.index, incomplete, "Share of the day's statuses",
+                            top=max(5, shares.max().max() * 100 * 1.15))
     axes.grid(axis="y", color="#eeeeee")
     axes.set_axisbelow(True)
     handles, labels = axes.get_legend_handles_labels()

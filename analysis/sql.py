@@ -117,7 +117,10 @@ def run_query(settings: Settings, sql: str, first: dt.date | None = None, last: 
         relation = connection.sql(sql)
         if relation is None:  # a statement without a result (SET, CREATE ...)
             return Result([], [], [], list(days))
-        return Result(list(relation.columns), [str(kind) for kind in relation.types], relation.fetchall(), list(days))
+        # through Arrow: DuckDB's own fetchall() needs pytz for TIMESTAMP WITH TIME ZONE values
+        table = relation.to_arrow_table()
+        rows = list(zip(*(column.to_pylist() for column in table.columns)))  # by position: names may repeat
+        return Result(list(relation.columns), [str(kind) for kind in relation.types], rows, list(days))
     except duckdb.Error as error:
         raise QueryError(f"{type(error).__name__}: {error}") from error
     finally:

@@ -148,6 +148,12 @@ def test_the_command_line_answers_a_known_query_on_a_known_day(day, lake_setting
     top_language, top_count = rows[1]
     assert lines[3].split() == [top_language, top_count]
 
+    rows = _cli(lake_settings, "SELECT created_at, tags, application FROM statuses ORDER BY created_at LIMIT 2")
+    assert rows.returncode == 0, rows.stderr  # timestamps with a time zone, lists and NULLs print
+    body = rows.stdout.splitlines()
+    assert body[1].split() == ["timestamp", "with", "time", "zone", "varchar[]", "varchar"]
+    assert body[3].startswith(f"{DAY} ") and "+00:00" in body[3] and body[-1] == "(2 rows; days 2026-11-18 to 2026-11-19)"
+
     bad = _cli(lake_settings, "SELEC 1", "--from", DAY.isoformat(), "--to", DAY.isoformat())
     assert bad.returncode == 1 and "Parser Error" in bad.stderr and "SELEC" in bad.stderr
     none = _cli(lake_settings, "SELECT 1", "--from", "2026-12-25", "--to", "2026-12-26")
