@@ -18,6 +18,9 @@ Optional fields, type-checked when present and not null: ``language`` (string),
 ``tags`` (list of objects with a string ``name``), ``emojis`` (list of objects with a string
 ``shortcode``), ``media_attachments`` (list of objects), ``account.created_at`` (string; when
 unparseable the account month is null), ``account.note`` (string), ``account.noindex`` (bool).
+The second wave's fields are read leniently, never quarantined: ``application`` (an object with a
+string ``name``, else none), ``in_reply_to_id``, ``poll``, ``edited_at`` (set when not null or
+empty), ``sensitive``, ``account.bot`` (true only when ``true``), ``spoiler_text`` (a string).
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ other instances. Each instance renders its own copy the way Mastodon does:
 * the account with ``acct`` = ``username`` at its origin and ``username@origin`` elsewhere, a
   local account id, and ``noindex`` only at its origin (Mastodon shows it for local accounts only);
 * lower reply/reblog/favourite counts on remote copies (they see only part of the interactions);
+* the posting application (a client name, sometimes none) on the origin's copy only;
 * media, tag and emoji URLs on the serving instance.
 
 The account embedded in a status is the account as it is on the status's day (followers grow
