@@ -157,14 +157,19 @@ def read_aggregates(client, lake, metric: str) -> dict:
     return result
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python bench/bench_mapreduce.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def day_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the generated day (and of the framework), shared with bench_second_wave.py."""
     parser.add_argument("--statuses", type=int, default=200_000, help="unique statuses of the day (default 200000)")
     parser.add_argument("--instances", type=int, default=3, choices=range(1, 6), help="instances collected (default 3)")
     parser.add_argument("--copies", type=float, default=2.0, help="raw lines per status on average (default 2.0)")
     parser.add_argument("--parts", type=int, default=4, help="gz parts per instance = map tasks of curate (default 4)")
     parser.add_argument("--framework", choices=("local", "yarn"), default="local", help="Hadoop framework (default local)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python bench/bench_mapreduce.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    day_arguments(parser)
     parser.add_argument("--parallel", type=int, default=None, help="metric jobs at once (default: the pipeline's)")
     parser.add_argument("--curate-reducers", type=int, default=None, help="reducers of curate (default: the pipeline's)")
     parser.add_argument("--metric-reducers", type=int, default=None, help="reducers per metric job (default: the pipeline's)")

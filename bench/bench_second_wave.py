@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import io
 import subprocess
 import sys
 import tarfile
-import io
 import time
 import uuid
 from pathlib import Path
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_mapreduce import DAY, prepare_data, upload  # noqa: E402
+from bench_mapreduce import DAY, day_arguments, prepare_data, upload  # noqa: E402
 from datalake.lake import hdfs_client, layout  # noqa: E402
 from datalake.settings import REPO_ROOT, Settings  # noqa: E402
 from mapreduce.hadoop import LIBJAR  # noqa: E402
@@ -73,11 +73,7 @@ def jobs(report: dict) -> dict[str, float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/bench_second_wave.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--statuses", type=int, default=200_000, help="unique statuses of the day (default 200000)")
-    parser.add_argument("--instances", type=int, default=3, choices=range(1, 6), help="instances (default 3)")
-    parser.add_argument("--copies", type=float, default=2.0, help="raw lines per status on average (default 2.0)")
-    parser.add_argument("--parts", type=int, default=4, help="gz parts per instance (default 4)")
-    parser.add_argument("--framework", choices=("local", "yarn"), default="local", help="Hadoop framework (default local)")
+    day_arguments(parser)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each variant, alternating (default 2)")
     parser.add_argument("--baseline-ref", default=None,
                         help="git ref of the stage without the second wave (default: merge-base of HEAD and main)")

@@ -2,8 +2,6 @@
 a small curated fixture; the expected aggregates are written out by hand from the fixture."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from mapreduce.mr_apps import MRApps
@@ -11,7 +9,7 @@ from mapreduce.mr_hours import MRHours
 from mapreduce.mr_instances import MRInstances
 from mapreduce.mr_kinds import MRKinds
 from mapreduce.mr_sentiment import MRSentiment
-from tests.unit.test_mr_metrics import run
+from tests.unit.test_mr_metrics import run, write_curated
 
 NO_KIND = {"reply": False, "sensitive": False, "content_warning": False, "poll": False, "bot": False, "edited": False}
 
@@ -41,18 +39,12 @@ OLD_RECORD = {"uri": "u0", "created_at": "2026-11-18T12:00:00.000Z", "language":
 
 @pytest.fixture(scope="module")
 def curated_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("curated-second-wave") / "part-00000"
-    lines = [json.dumps(record, ensure_ascii=False) for record in CURATED]
-    lines.insert(2, "not a curated record")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_curated(tmp_path_factory.mktemp("curated-second-wave") / "part-00000", CURATED, bad_line_at=2)
 
 
 @pytest.fixture(scope="module")
 def old_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("curated-old") / "part-00000"
-    path.write_text(json.dumps(OLD_RECORD) + "\n" + json.dumps(CURATED[0]) + "\n", encoding="utf-8")
-    return path
+    return write_curated(tmp_path_factory.mktemp("curated-old") / "part-00000", [OLD_RECORD, CURATED[0]])
 
 
 def test_apps_unknown_when_the_status_has_no_application(curated_file):
