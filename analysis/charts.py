@@ -597,8 +597,10 @@ def kind_share_by_day(kinds_daily: pd.DataFrame, coverage: FontCoverage | None =
         raise NoData("toot_kind_table has no daily cells for row 'all': the kinds job has not been loaded yet.")
     figure, axes = _figure(5.6, coverage)
     colors = SERIES_COLORS
+    # every day of the period: a day without data breaks the lines instead of being bridged
+    plotted = shares.reindex(pd.date_range(shares.index.min(), shares.index.max(), freq="D"))
     for index, kind in enumerate(shares.columns):
-        axes.plot(shares.index, shares[kind] * 100, marker="o", color=colors[index % len(colors)], linewidth=2,
+        axes.plot(plotted.index, plotted[kind] * 100, marker="o", color=colors[index % len(colors)], linewidth=2,
                   label=f"{KIND_NAMES.get(kind, kind)} ({_percent(shares[kind].mean())})")
     shown = _share_day_axes(axes, shares.index, incomplete, "Share of the day's statuses",
                             top=max(5, shares.max().max() * 100 * 1.15))
