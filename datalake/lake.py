@@ -82,6 +82,14 @@ class LakeLayout:
     def curated(self, day: dt.date) -> str:
         return posixpath.join(self.root, "curated", "statuses", f"dt={day.isoformat()}")
 
+    @property
+    def curated_parquet_root(self) -> str:
+        """The Parquet copy of the curated zone (``dt=<day>/part-*.parquet``), for pandas / DuckDB / Spark."""
+        return posixpath.join(self.root, "curated", "statuses_parquet")
+
+    def curated_parquet(self, day: dt.date) -> str:
+        return posixpath.join(self.curated_parquet_root, f"dt={day.isoformat()}")
+
     def aggregates(self, metric: str, day: dt.date) -> str:
         return posixpath.join(self.root, "aggregates", metric, f"dt={day.isoformat()}")
 

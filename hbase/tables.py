@@ -1,4 +1,5 @@
-"""The tables of DESIGN.md, how they are created, and the Thrift connection to them.
+"""The tables of DESIGN.md (the seven, the second wave's five, and day_table), how they are created,
+and the Thrift connection to them.
 
 Every table has the families ``data`` (all-time values) and ``daily`` (one qualifier per day).
 Settings chosen for this access pattern (point reads/writes by row key, small values, a value
@@ -38,13 +39,18 @@ METRIC_TABLES: dict[str, tuple[str, ...]] = {
     "media": ("toot_with_media_table",),
     "tags": ("tag_table",),
     "emojis": ("emoji_table",),
+    "apps": ("app_table",),
+    "hours": ("hour_table",),
+    "kinds": ("toot_kind_table",),
+    "instances": ("instance_table",),
+    "sentiment": ("sentiment_table",),
 }
 METRICS: tuple[str, ...] = tuple(METRIC_TABLES)
 #: one row per day: is it whole (hbase/day_table.py)
 DAY_TABLE = "day_table"
 METRIC_TABLE_NAMES: tuple[str, ...] = tuple(table for tables in METRIC_TABLES.values() for table in tables)
 ALL_TABLES: tuple[str, ...] = METRIC_TABLE_NAMES + (DAY_TABLE,)
-COUNT_METRICS = ("languages", "urls", "media", "tags", "emojis")
+COUNT_METRICS = ("languages", "urls", "media", "tags", "emojis", "apps", "hours", "kinds", "instances", "sentiment")
 
 __all__ = ["THRIFT_ERRORS", "connect", "ensure_tables"]
 DEFAULT_TIMEOUT_S = 120.0

@@ -1,4 +1,5 @@
-"""The MapReduce stage: for each day, curate, then the metric jobs, each moved into its zone.
+"""The MapReduce stage: for each day, curate, the Parquet copy of the curated partition, then the
+metric jobs, each moved into its zone.
 
 ``run(settings, days)`` (the stage contract, through ``mapreduce.run``) is what the DAG and
 ``python -m mapreduce run`` call; it runs :func:`run_day` for each day and returns a
@@ -27,19 +28,26 @@ from datalake.errors import ConfigError
 from datalake.lake import LakeError, delete_quietly, exists, hdfs_client, layout, list_files, list_names, replace_directory
 from datalake.report import format_table
 from datalake.settings import Settings
+from mapreduce import parquet
 from mapreduce.hadoop import JobRun, MapReduceError, job_options, run_job
+from mapreduce.mr_apps import MRApps
 from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
 from mapreduce.mr_emojis import MREmojis
 from mapreduce.mr_growth import MRGrowth
+from mapreduce.mr_hours import MRHours
+from mapreduce.mr_instances import MRInstances
+from mapreduce.mr_kinds import MRKinds
 from mapreduce.mr_languages import MRLanguages
 from mapreduce.mr_media import MRMedia
+from mapreduce.mr_sentiment import MRSentiment
 from mapreduce.mr_tags import MRTags
 from mapreduce.mr_urls import MRUrls
 from mapreduce.mr_users import MRUsers
 
 log = logging.getLogger(__name__)
 
-METRIC_JOBS = {job.METRIC: job for job in (MRLanguages, MRUsers, MRGrowth, MRUrls, MRMedia, MRTags, MREmojis)}
+METRIC_JOBS = {job.METRIC: job for job in (MRLanguages, MRUsers, MRGrowth, MRUrls, MRMedia, MRTags, MREmojis,
+                                           MRApps, MRHours, MRKinds, MRInstances, MRSentiment)}
 METRICS = tuple(METRIC_JOBS)
 
 #: metric jobs run at once. On the 2-core machine (bench/bench_mapreduce.py, 200k statuses) the
@@ -184,6 +192,7 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
             report.jobs.append(curate_job)
             if curate_job.status == "failed":  # the metrics would read yesterday's curated partition
                 return report
+        report.jobs.append(_parquet(client, lake, day, work))
         curated_files = list_files(client, lake.curated(day))
         if not curated_files:
             log.warning("%s: the curated partition %s holds no record: writing empty aggregates", day,
@@ -244,6 +253,22 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
                  job.counter("datalake", "curated_statuses"), job.counter("datalake", "duplicate_copies"),
                  job.counter("datalake", "quarantined"), job.counter("datalake", "noindex_statuses"),
                  job.wall_seconds)
+    return job
+
+
+def _parquet(client, lake, day, work) -> JobReport:
+    """The Parquet copy of the day's curated partition (mapreduce/parquet.py), rewritten on every run."""
+    job = JobReport(name="parquet", status="succeeded", output=lake.curated_parquet(day))
+    started = time.monotonic()
+    try:
+        copy = parquet.copy_day(client, lake, day, work)
+    except LakeError as error:
+        job.status, job.error = "failed", f"parquet: {error}"
+        log.error("%s", job.error)
+    else:
+        job.counters = {"parquet": {"files": copy.files, "rows": copy.rows, "bytes": copy.bytes}}
+        log.info("parquet %s: %d rows in %d file(s), %d bytes", day, copy.rows, copy.files, copy.bytes)
+    job.wall_seconds = time.monotonic() - started
     return job
 
 

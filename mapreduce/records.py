@@ -18,6 +18,9 @@ Optional fields, type-checked when present and not null: ``language`` (string),
 ``tags`` (list of objects with a string ``name``), ``emojis`` (list of objects with a string
 ``shortcode``), ``media_attachments`` (list of objects), ``account.created_at`` (string; when
 unparseable the account month is null), ``account.note`` (string), ``account.noindex`` (bool).
+The second wave's fields are read leniently, never quarantined: ``application`` (an object with a
+string ``name``, else none), ``in_reply_to_id``, ``poll``, ``edited_at`` (set when not null or
+empty), ``sensitive``, ``account.bot`` (true only when ``true``), ``spoiler_text`` (a string).
 
 Longer than ~400 lines on purpose: STYLE.md wants what a record means in one module that every
 job imports and the unit tests call directly.
@@ -233,6 +236,7 @@ class _ContentParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
         self.links: list[tuple[str | None, list[str]]] = []  # (href, class tokens)
+        self.nodes: list[str] = []  # the text nodes, entities unescaped (sentiment joins them)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
@@ -243,6 +247,7 @@ class _ContentParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+        self.nodes.append(data)
 
 
 class Content(NamedTuple):
@@ -250,19 +255,21 @@ class Content(NamedTuple):
 
     text: str
     links: list[tuple[str | None, list[str]]]   # (href, class tokens) of each <a>
+    nodes: tuple[str, ...] = ()                 # the text nodes, in order, entities unescaped
 
 
 def parse_content(content: str) -> Content:
     """Parse a status's HTML with html.parser (lenient: odd HTML gives what it understood)."""
     if "<" not in content:  # plain text: nothing to parse, only entities to unescape
-        return Content(html.unescape(content) if "&" in content else content, [])
+        text = html.unescape(content) if "&" in content else content
+        return Content(text, [], (text,))
     parser = _ContentParser()
     try:
         parser.feed(content)
         parser.close()
     except Exception:  # noqa: BLE001 - keep what the parser understood of odd HTML
         pass
-    return Content("".join(parser.text), parser.links)
+    return Content("".join(parser.text), parser.links, tuple(parser.nodes))
 
 
 def visible_text(content: str) -> str:
@@ -379,6 +386,125 @@ def is_noindex(account: dict) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Second wave: client, hour, kinds of toot, author instance, sentiment (DESIGN.md "Second wave")
+
+UNKNOWN_APPLICATION = "unknown"
+#: the rows of toot_kind_table besides ``all``: a curated boolean field of the same name each,
+#: then ``with_link`` (the status has a host counted by the urls metric)
+KIND_FIELDS = ("reply", "sensitive", "content_warning", "poll", "bot", "edited")
+KINDS = ("all", *KIND_FIELDS, "with_link")
+SENTIMENTS = ("positive", "neutral", "negative")
+#: VADER's compound thresholds (its authors' recommendation): >= positive, <= -negative
+SENTIMENT_THRESHOLD = 0.05
+
+
+def application_name(status: dict) -> str | None:
+    """``application.name`` trimmed; None when there is no application, no name or only spaces.
+    Mastodon shows the application only on the home instance's copy of a status."""
+    application = status.get("application")
+    name = application.get("name") if isinstance(application, dict) else None
+    if not isinstance(name, str):
+        return None
+    return name.strip() or None
+
+
+def app_key(application: str | None) -> str:
+    """Row key of app_table: the trimmed application name, ``unknown`` when there is none."""
+    return application or UNKNOWN_APPLICATION
+
+
+def utc_hour(created_at: str) -> str:
+    """Row key of hour_table: the UTC hour of ``created_at``, ``00``-``23``."""
+    moment = parse_timestamp(created_at)
+    if moment is None:
+        raise BadRecord("bad_value:created_at")
+    return f"{moment.hour:02d}"
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def toot_kinds(status: dict) -> dict[str, bool]:
+    """The kind fields of the curated record (KIND_FIELDS), each a bool:
+    reply (``in_reply_to_id`` set), sensitive (``sensitive`` true), content_warning
+    (``spoiler_text`` not blank), poll (``poll`` set), bot (account ``bot`` true), edited (``edited_at`` set)."""
+    spoiler = status.get("spoiler_text")
+    account = status.get("account") or {}
+    return {"reply": _is_set(status.get("in_reply_to_id")),
+            "sensitive": status.get("sensitive") is True,
+            "content_warning": isinstance(spoiler, str) and bool(spoiler.strip()),
+            "poll": _is_set(status.get("poll")),
+            "bot": account.get("bot") is True,
+            "edited": _is_set(status.get("edited_at"))}
+
+
+def kind_keys(record: dict) -> list[str]:
+    """Row keys of toot_kind_table for one curated record: ``all``, each kind it is, ``with_link``."""
+    keys = ["all"] + [kind for kind in KIND_FIELDS if record.get(kind)]
+    return keys + ["with_link"] if record.get("link_hosts") else keys
+
+
+def author_host(handle: str) -> str:
+    """Row key of instance_table: the author's home host, the host of the canonical handle."""
+    return handle.rsplit("@", 1)[1]
+
+
+def is_english(language: str) -> bool:
+    """Sentiment is scored for ``en`` and ``en-*`` (a curated, lowercased language code)."""
+    return language == "en" or language.startswith("en-")
+
+
+#: VADER's time grows with the square of a text's length (0.05 s for 1,000 words, hours for the
+#: 60,000 of a 1 MiB status): longer texts are scored on their first SENTIMENT_MAX_WORDS words.
+#: Mastodon's default limit is 500 characters, so this only ever cuts odd or hostile statuses.
+SENTIMENT_MAX_WORDS = 1000
+
+
+def sentiment_text(content: str | Content) -> str:
+    """The content's text nodes joined by single spaces, entities unescaped: block elements and
+    ``<br>`` separate words for VADER as they do for a reader (``<p>un</p><p>happy</p>`` is two
+    words). At most SENTIMENT_MAX_WORDS whitespace-separated words."""
+    parsed = content if isinstance(content, Content) else parse_content(content or "")
+    text = " ".join(node.strip() for node in parsed.nodes if node.strip())
+    if text.count(" ") >= SENTIMENT_MAX_WORDS:
+        words = text.split()
+        if len(words) > SENTIMENT_MAX_WORDS:
+            text = " ".join(words[:SENTIMENT_MAX_WORDS])
+    return text
+
+
+_ANALYZER = None
+
+
+def sentiment_score(text: str) -> float:
+    """VADER's compound score (-1..1) of a text; the lexicon ships in the vaderSentiment package."""
+    global _ANALYZER
+    if _ANALYZER is None:  # imported and built here: only curate pays for loading the lexicon
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        _ANALYZER = SentimentIntensityAnalyzer()
+    return _ANALYZER.polarity_scores(text)["compound"]
+
+
+def sentiment_label(score: float) -> str:
+    """``positive`` (>= 0.05), ``negative`` (<= -0.05), else ``neutral``."""
+    if score >= SENTIMENT_THRESHOLD:
+        return "positive"
+    if score <= -SENTIMENT_THRESHOLD:
+        return "negative"
+    return "neutral"
+
+
+def status_sentiment(language: str, content: str | Content) -> tuple[str | None, float | None]:
+    """(label, compound score) of an English status (``en``, ``en-*``), (None, None) otherwise."""
+    if not is_english(language):
+        return None, None
+    score = sentiment_score(sentiment_text(content))
+    return sentiment_label(score), score
+
+
+# ---------------------------------------------------------------------------------------------
 # The curated record and the choice among copies
 
 class Curated(NamedTuple):
@@ -393,11 +519,14 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
     content = parse_content(status["content"])
     links = link_hosts(content)
     month = account_month(account)
+    language = language_code(status)
+    handle = canonical_handle(account, instance_domain)
+    sentiment, score = status_sentiment(language, content)
     record = {
         "uri": status_key(status["uri"], pseudonym_key),
         "created_at": normalize_created_at(status["created_at"]),
-        "language": language_code(status),
-        "user": user_key(canonical_handle(account, instance_domain), pseudonym_key),
+        "language": language,
+        "user": user_key(handle, pseudonym_key),
         "followers": account["followers_count"],
         "account_month": month,
         "interactions": interactions(status),
@@ -405,6 +534,12 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
         "media_types": media_types(status),
         "tags": tag_names(status),
         "emojis": status_emojis(status, content),
+        # second wave: from the copy that wins (the home instance's when collected)
+        "application": application_name(status),
+        "author_host": author_host(handle),
+        **toot_kinds(status),
+        "sentiment": sentiment,
+        "sentiment_score": score,
     }
     return Curated(record, links.without_host, month is None)
 

@@ -14,6 +14,7 @@ other instances. Each instance renders its own copy the way Mastodon does:
 * the account with ``acct`` = ``username`` at its origin and ``username@origin`` elsewhere, a
   local account id, and ``noindex`` only at its origin (Mastodon shows it for local accounts only);
 * lower reply/reblog/favourite counts on remote copies (they see only part of the interactions);
+* the posting application (a client name, sometimes none) on the origin's copy only;
 * media, tag and emoji URLs on the serving instance.
 
 The account embedded in a status is the account as it is on the status's day (followers grow
@@ -72,6 +73,16 @@ LINKS = ["https://www.example.com/articles/42", "https://Example.ORG/About?x=1&y
          "https://sub.domain.example.co.uk/", "https://github.com/mastodon/mastodon",
          "http://www.w3.org/TR/html5/", "https://example.com:443/with-port"]
 MEDIA_TYPES = [("image", 50), ("video", 15), ("gifv", 10), ("audio", 8), ("unknown", 5)]
+#: posting clients and their shares (Mastodon shows the application on the home instance's copy
+#: only); None: a client that sends no name; one name comes with stray spaces, as some apps send it
+CLIENTS = [("Web", 36), ("Mastodon for Android", 14), ("Mastodon for iOS", 12), ("Ivory", 9), ("Tusky", 8),
+           ("Elk", 5), ("Phanpy", 4), ("  Moshidon ", 3), (None, 9)]
+BOT_CLIENT = "feed2toot"  # bot accounts post through it
+CONTENT_WARNINGS = ["food 🍕", "politics", "long post", "spoilers: the film", "mental health"]
+#: a first paragraph that gives some English statuses a mood (VADER: positive, negative; the last
+#: one reads "un happy" with text nodes joined by spaces, as the sentiment rule joins them)
+MOODS = ["so tired of this broken train", "this is terrible news", "I hate waiting", "sad day for the team",
+         "love this so much", "what a wonderful morning", "not bad at all", "un<em>happy</em> with the release"]
 NAMES = ["ann", "Bob", "carla_b", "dmitri", "eve", "Farid", "gao", "hana", "ingrid", "juan", "kofi", "lena",
          "mo", "nadia", "oskar", "priya", "quinn", "rosa", "sven", "tomoko", "ugo", "vera", "wen", "xavier",
          "yusuf", "zoe"]
@@ -157,6 +168,8 @@ class Status:
     edited: bool
     local_ids: dict[str, int] = field(default_factory=dict)  # instance domain -> its id of this status
     arrivals: dict[str, int] = field(default_factory=dict)  # instance domain -> ms it arrived there
+    application: str | None = None      # the posting client's name, as the app registered it
+    reply_to_ms: int | None = None      # a reply: the time of the status it answers
 
     @property
     def uri(self) -> str:
@@ -427,16 +440,24 @@ class Federation:
         links = rng.sample(LINKS, rng.choice([0, 0, 1, 1, 2]))
         unicode_emojis = rng.sample(UNICODE_EMOJIS, rng.choice([0, 0, 1, 2]))
         media = [_weighted(rng, MEDIA_TYPES) for _ in range(rng.choice([0, 0, 0, 1, 1, 2, 4]))]
-        spoiler = rng.choice(["", "", "", "", "food 🍕", "politics", "long post"])
         popularity = int(rng.paretovariate(1.5)) - 1
+        # the second wave's fields, drawn apart from the others so that they do not shift them
+        traits = random.Random(f"{self.seed}:traits:{created_ms}")
+        spoiler = traits.choice(CONTENT_WARNINGS) if traits.random() < 0.1 else ""
+        sensitive = bool(spoiler) or traits.random() < 0.04
+        application = BOT_CLIENT if account.bot else _weighted(traits, CLIENTS)
+        reply_to_ms = created_ms - traits.randrange(60_000, 6 * 3_600_000) if traits.random() < 0.3 else None
+        mood = traits.choice(MOODS) if (language or "").lower().startswith("en") and traits.random() < 0.4 else ""
         return Status(
             origin=origin, account=account, created_ms=created_ms,
             origin_id=make_id(created_ms, rng.randrange(1 << 16)), day_index=day_index,
-            content=_content(rng, origin, words, mentions, tags, links, unicode_emojis, emojis),
-            spoiler_text=spoiler, sensitive=bool(spoiler) or rng.random() < 0.05, language=language,
+            content=(f"<p>{mood}</p>" if mood else "") + _content(rng, origin, words, mentions, tags, links,
+                                                                   unicode_emojis, emojis),
+            spoiler_text=spoiler, sensitive=sensitive, language=language,
             tags=tags, emojis=emojis, media=media, poll=_poll(rng, words) if not media and rng.random() < 0.1 else None,
             mentions=mentions, replies=rng.randint(0, 3) * popularity, reblogs=rng.randint(0, 5) * popularity,
-            favourites=rng.randint(0, 12) * popularity, edited=rng.random() < 0.05)
+            favourites=rng.randint(0, 12) * popularity, edited=rng.random() < 0.05, application=application,
+            reply_to_ms=reply_to_ms)
 
     def _render_day(self, domain: str, day: dt.date) -> list[Entry]:
         """The copies ``domain`` holds whose local id falls on ``day``: statuses created that day or,
@@ -466,8 +487,9 @@ class Federation:
         return {
             "id": str(status_id),
             "created_at": created_at,
-            "in_reply_to_id": None,
-            "in_reply_to_account_id": None,
+            "in_reply_to_id": str(make_id(status.reply_to_ms, _stable_int("reply", domain, status.uri) & 0xFFFF))
+            if status.reply_to_ms else None,
+            "in_reply_to_account_id": str(status.account.local_id(domain)) if status.reply_to_ms else None,
             "sensitive": status.sensitive,
             "spoiler_text": status.spoiler_text,
             "visibility": "public",
@@ -481,7 +503,9 @@ class Federation:
             "edited_at": format_timestamp(from_epoch_ms(status.created_ms + 600_000)) if status.edited else None,
             "content": status.content,
             "reblog": None,
-            "application": {"name": "Web", "website": None} if local else None,
+            # Mastodon shows the application on the home instance's copy only, null without a name
+            "application": {"name": status.application, "website": None}
+            if local and status.application is not None else None,
             "account": self.render_account(status.account, domain, status.day_index),
             "media_attachments": [_media(status, domain, index, kind) for index, kind in enumerate(status.media)],
             "mentions": [{"id": str(account.local_id(domain)), "username": account.username, "url": account.url,

@@ -33,7 +33,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 DAY1, DAY2, DAY3 = (TODAY - dt.timedelta(days=back) for back in (3, 2, 1))
 DOMAINS = ("alpha.example", "beta.example", "gamma.example")
 TABLES = ("language_table", "user_table", "croissance_table", "url_table", "toot_with_media_table",
-          "tag_table", "emoji_table")
+          "tag_table", "emoji_table", "app_table", "hour_table", "toot_kind_table", "instance_table", "sentiment_table")
 SCREENSHOTS = Path(os.environ.get("DATALAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
 
 
@@ -176,7 +176,19 @@ def test_three_days_with_late_statuses_count_each_once_on_its_day_and_a_rerun_ch
                    - len(federation.raw_statuses(domain, DAY1, until=run_time(DAY1))) for domain in DOMAINS)
         assert late > 20  # lateness really happened: copies of day 1 that the first run could not see
         after = _dump(settings, prefix)
-        _assert_cells_match(after, _expected(settings, federation, (DAY1, DAY2, DAY3), final))
+        expected = _expected(settings, federation, (DAY1, DAY2, DAY3), final)
+        # the stand-in's data exercises every rule of the second wave
+        assert {b"Web", b"Moshidon", b"feed2toot", b"unknown"} <= set(expected["app_table"])
+        assert set(expected["toot_kind_table"]) == {b"all", b"reply", b"sensitive", b"content_warning", b"poll",
+                                                    b"bot", b"edited", b"with_link"}
+        assert set(expected["sentiment_table"]) == {b"positive", b"neutral", b"negative"}
+        assert {b"alpha.example", b"delta.example"} <= set(expected["instance_table"]) and len(expected["hour_table"]) > 20
+        _assert_cells_match(after, expected)
+        # no handle or username reaches HBase when pseudonymization is on
+        handles = {status["account"]["username"].lower() for statuses in (federation.statuses(d, DAY1) for d in DOMAINS)
+                   for status in statuses}
+        user_rows = {row.decode() for row in after["user_table"]}
+        assert all(len(row) == 16 and int(row, 16) >= 0 for row in user_rows) and not user_rows & handles
         duplicates = {partition: len(ids) - len(set(ids)) for partition, ids in _raw_ids(hdfs_client,
                                                                                          lake["DATALAKE_ROOT"]).items()}
         assert duplicates and not any(duplicates.values()), duplicates

@@ -36,6 +36,11 @@ DAY1 = {
               U2: {"followers": 0, "toots": 1, "interactions": 3},
               U4: {"followers": 3, "toots": 3, "interactions": 2}},
     "growth": {"2024-05": {"accounts": [U1, U2]}, "2025-01": {"accounts": [U4]}},
+    "apps": {"Web": 4, "unknown": 4},
+    "hours": {"09": 3, "23": 5},
+    "kinds": {"all": 8, "reply": 2},
+    "instances": {"alpha.example": 6, "delta.example": 2},
+    "sentiment": {"positive": 3, "negative": 2},
 }
 DAY2 = {
     "languages": {"en": 3, "de": 4},
@@ -47,6 +52,11 @@ DAY2 = {
               U3: {"followers": 5, "toots": 4, "interactions": 0},
               U4: {"followers": 6, "toots": 1, "interactions": 5}},
     "growth": {"2024-05": {"accounts": [U1, U3]}, "2023-12": {"accounts": [U5]}},
+    "apps": {"Web": 3, "Ivory": 4},
+    "hours": {"09": 7},
+    "kinds": {"all": 7, "poll": 1},
+    "instances": {"alpha.example": 7},
+    "sentiment": {"positive": 1, "neutral": 2},
 }
 # Day 2 again, smaller: de, rust, xn--…, type:image, U3, U4 and the month 2023-12 leave the day.
 DAY2_SHRUNK = {
@@ -57,6 +67,11 @@ DAY2_SHRUNK = {
     "emojis": {"😀": 2},
     "users": {U1: {"followers": 12, "toots": 1, "interactions": 3}},
     "growth": {"2024-05": {"accounts": [U1]}},
+    "apps": {"Web": 3},
+    "hours": {"09": 3},
+    "kinds": {"all": 3},
+    "instances": {"alpha.example": 3},
+    "sentiment": {"neutral": 1},
 }
 EMPTY_DAY = {metric: {} for metric in METRICS}
 
@@ -81,10 +96,17 @@ EXPECTED_DATA = {
                          "2025-01": {"count": "1", "new:2026-11-17": "1"},
                          "2023-12": {"count": "1", "new:2026-11-18": "1"}},
     "croissance_accounts_table": {},
+    "app_table": {"Web": {"count": "7"}, "unknown": {"count": "4"}, "Ivory": {"count": "4"}},
+    "hour_table": {"09": {"count": "10"}, "23": {"count": "5"}},
+    "toot_kind_table": {"all": {"count": "15"}, "reply": {"count": "2"}, "poll": {"count": "1"}},
+    "instance_table": {"alpha.example": {"count": "13"}, "delta.example": {"count": "2"}},
+    "sentiment_table": {"positive": {"count": "4"}, "negative": {"count": "2"}, "neutral": {"count": "2"}},
 }
 EXPECTED_DAILY = {
     "language_table": {"en": {"2026-11-17": "5", "2026-11-18": "3"}, "fr": {"2026-11-17": "2"},
                        "und": {"2026-11-17": "1"}, "de": {"2026-11-18": "4"}},
+    "app_table": {"Web": {"2026-11-17": "4", "2026-11-18": "3"}, "unknown": {"2026-11-17": "4"},
+                  "Ivory": {"2026-11-18": "4"}},
     "user_table": {
         U1: {"2026-11-17": '{"followers": 10, "toots": 2, "interactions": 6, "engagement_rate": 0.300000}',
              "2026-11-18": '{"followers": 12, "toots": 1, "interactions": 3, "engagement_rate": 0.250000}'},

@@ -87,7 +87,7 @@ def test_a_day_on_hadoop_local_runner_gives_the_planned_aggregates_and_reruns_id
     report = run_day(lake_settings, day)
 
     expected = generated.expected
-    assert [job.name for job in report.jobs] == ["curate", *METRICS]
+    assert [job.name for job in report.jobs] == ["curate", "parquet", *METRICS]
     assert all(job.status == "succeeded" for job in report.jobs)
     assert report.raw_lines == expected.raw_lines
     assert report.curated == expected.curated
@@ -110,7 +110,7 @@ def test_a_day_on_hadoop_local_runner_gives_the_planned_aggregates_and_reruns_id
     assert hdfs_client.status(lake.quarantine("curate", day), strict=False) is not None
 
     # the key went through the distributed cache only: in no lake file, scratch file or log
-    lake_files = snapshot(hdfs_client, zones(lake, day))
+    lake_files = snapshot(hdfs_client, zones(lake, day) + [lake.curated_parquet(day)])
     assert not [path for path, data in lake_files.items() if KEY.encode() in data]
     local_dirs = [Path(job_options(lake_settings).local_tmp_dir), Path(lake_settings.mr_log_dir)]
     assert not [path for directory in local_dirs for path in _files_under(directory) if KEY.encode() in path.read_bytes()]
@@ -119,7 +119,7 @@ def test_a_day_on_hadoop_local_runner_gives_the_planned_aggregates_and_reruns_id
 
     # rerunning the day gives the same files, byte for byte
     run_day(lake_settings, day)
-    assert snapshot(hdfs_client, zones(lake, day)) == lake_files
+    assert snapshot(hdfs_client, zones(lake, day) + [lake.curated_parquet(day)]) == lake_files
 
 
 def test_malformed_corpus_mixed_into_a_day_is_quarantined_exactly(lake_settings, hdfs_client):
@@ -160,7 +160,8 @@ def test_a_day_without_raw_input_gives_empty_partitions_and_says_so(lake_setting
     lake = layout(lake_settings)
     with caplog.at_level(logging.INFO, logger="mapreduce"):
         report = run_day(lake_settings, day)
-    assert {job.name: job.status for job in report.jobs} == {"curate": "no-input", **{m: "no-input" for m in METRICS}}
+    assert {job.name: job.status for job in report.jobs} == {"curate": "no-input", "parquet": "succeeded",
+                                                             **{m: "no-input" for m in METRICS}}
     assert report.raw_lines == report.curated == 0
     for directory in zones(lake, day):
         assert hdfs_client.status(directory, strict=False) is not None, directory
@@ -198,7 +199,7 @@ def test_a_day_on_yarn(lake_settings, hdfs_client):
     assert report.curated == generated.expected.curated
     for metric in METRICS:
         assert read_aggregates(hdfs_client, lake, metric, day) == generated.expected.metric(metric), metric
-    for job in report.jobs:
+    for job in (job for job in report.jobs if job.name != "parquet"):  # the Parquet copy is no Hadoop job
         assert job.job_id, job.name
         application = job.job_id.replace("job_", "application_", 1)
         with urllib.request.urlopen(f"http://127.0.0.1:8088/ws/v1/cluster/apps/{application}", timeout=10) as response:

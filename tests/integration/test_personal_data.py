@@ -17,6 +17,7 @@ import datetime as dt
 import gzip
 import hashlib
 import hmac
+import io
 import json
 import logging
 import os
@@ -132,8 +133,15 @@ class _LogRecords(logging.Handler):
 
 
 def _read(client, path: str) -> bytes:
+    """A file's content as text lines: gzip decompressed, a Parquet file's rows as JSON lines (the
+    Parquet copy of the curated zone is searched for identifiers like every other zone)."""
     with client.read(path) as reader:
         data = reader.read()
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(io.BytesIO(data)).to_pylist()
+        return b"\n".join(json.dumps(row, default=str, ensure_ascii=False).encode("utf-8") for row in rows)
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from mapreduce.hadoop import package_zip
 from mapreduce.mr_curate import MRCurate
-from tests.fixtures.mapreduce.statuses import DELETE, hashtag, line, link, modified, status
+from tests.fixtures.mapreduce.statuses import DELETE, hashtag, line, link, modified, poll, status
 
 ANN_1 = "https://alpha.example/users/ann/statuses/1"
 BOB_1 = "https://beta.example/users/bob/statuses/7"
@@ -17,9 +17,10 @@ DELTA = "https://delta.example/users/dot/statuses/4"
 NOINDEX = "https://alpha.example/users/shy/statuses/5"
 
 ALPHA = [
-    # ann's status on her own instance: the origin copy wins whatever the other copies say
+    # ann's status on her own instance: the origin copy wins whatever the other copies say, and only
+    # it shows the application (Mastodon hides it on remote copies)
     status(local_id="113500000000000001", uri=ANN_1, acct="Ann", host="alpha.example", language="EN", followers=12,
-           favourites=3, reblogs=2, replies=1, tags=["Python"], media=["image"],
+           favourites=3, reblogs=2, replies=1, tags=["Python"], media=["image"], application="  Elk  ",
            content="<p>" + link("https://www.Example.com/a") + " 😀 " + hashtag("Python", "alpha.example") + "</p>"),
     # a gamma status as alpha sees it: fewer interactions than beta's copy
     status(local_id="113500000000000002", uri=GAMMA, acct="gil@gamma.example", host="alpha.example",
@@ -35,9 +36,11 @@ BETA = [
     status(local_id="113600000000000001", uri=ANN_1, acct="ann@alpha.example", host="beta.example", language="EN",
            followers=11, favourites=30, reblogs=2, replies=1, tags=["Python"], media=["image"],
            content="<p>" + link("https://www.Example.com/a") + " 😀 " + hashtag("Python", "beta.example") + "</p>"),
+    # a reply with a content warning and a poll, posted from a client that sends no application
     status(local_id="113600000000000002", uri=BOB_1, acct="bob", host="beta.example", language="zh-TW",
            followers=0, content="<p>hello</p>", account_created_at="2025-01-15T00:00:00.000Z",
-           tags=["日本語"], emojis=["blobcat"], media=["video", "gifv"]),
+           tags=["日本語"], emojis=["blobcat"], media=["video", "gifv"], spoiler_text="lunch", poll=poll("a", "b"),
+           in_reply_to_id="113600000000000000"),
     status(local_id="113600000000000003", uri=GAMMA, acct="gil@gamma.example", host="beta.example",
            created_at="2026-11-18T08:00:00.000Z", favourites=5, followers=41, language=None),
     status(local_id="113600000000000004", uri=DELTA, acct="dot@delta.example", host="beta.example",
@@ -76,16 +79,30 @@ def run_curate(raw_dir, *args, runner="inline"):
 EXPECTED_CURATED = sorted([
     {"uri": ANN_1, "created_at": "2026-11-18T10:00:00.000Z", "language": "en", "user": "ann@alpha.example",
      "followers": 12, "account_month": "2024-05", "interactions": 6, "link_hosts": ["example.com"],
-     "media_types": ["image"], "tags": ["python"], "emojis": ["😀"]},
+     "media_types": ["image"], "tags": ["python"], "emojis": ["😀"],
+     # the home copy's application, although beta's copy (none) has more interactions
+     "application": "Elk", "author_host": "alpha.example", "reply": False, "sensitive": False,
+     "content_warning": False, "poll": False, "bot": False, "edited": False,
+     # "https:// www.Example.com/a 😀 # Python": 😀 reads "grinning face", 1.5 / sqrt(1.5² + 15) = 0.3612
+     "sentiment": "positive", "sentiment_score": 0.3612},
     {"uri": BOB_1, "created_at": "2026-11-18T10:00:00.000Z", "language": "zh-tw", "user": "bob@beta.example",
      "followers": 0, "account_month": "2025-01", "interactions": 0, "link_hosts": [],
-     "media_types": ["gifv", "video"], "tags": ["日本語"], "emojis": [":blobcat:"]},
+     "media_types": ["gifv", "video"], "tags": ["日本語"], "emojis": [":blobcat:"],
+     "application": None, "author_host": "beta.example", "reply": True, "sensitive": True,
+     "content_warning": True, "poll": True, "bot": False, "edited": False, "sentiment": None, "sentiment_score": None},
+    # authors on instances we do not collect: the remote copy that wins decides, and shows no application
     {"uri": GAMMA, "created_at": "2026-11-18T08:00:00.000Z", "language": "und", "user": "gil@gamma.example",
      "followers": 41, "account_month": "2024-05", "interactions": 5, "link_hosts": [],
-     "media_types": [], "tags": [], "emojis": []},
+     "media_types": [], "tags": [], "emojis": [],
+     "application": None, "author_host": "gamma.example", "reply": False, "sensitive": False,
+     "content_warning": False, "poll": False, "bot": False, "edited": False, "sentiment": None, "sentiment_score": None},
     {"uri": DELTA, "created_at": "2026-11-18T09:00:00.000Z", "language": "en", "user": "dot@delta.example",
      "followers": 7, "account_month": None, "interactions": 2, "link_hosts": [],
-     "media_types": [], "tags": [], "emojis": []},
+     "media_types": [], "tags": [], "emojis": [],
+     "application": None, "author_host": "delta.example", "reply": False, "sensitive": False,
+     "content_warning": False, "poll": False, "bot": False, "edited": False,
+     # "Hello fediverse": neither word is in VADER's lexicon
+     "sentiment": "neutral", "sentiment_score": 0.0},
 ], key=lambda record: record["uri"])
 
 

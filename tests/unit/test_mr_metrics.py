@@ -36,13 +36,18 @@ CURATED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def curated_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("curated") / "part-00000"
-    lines = [json.dumps(record, ensure_ascii=False) for record in CURATED]
-    lines.insert(3, "this line is not a curated record")
+def write_curated(path, records: list, bad_line_at: int | None = None):
+    """A curated part file of ``records``, with a line that is no record at ``bad_line_at``."""
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    if bad_line_at is not None:
+        lines.insert(bad_line_at, "this line is not a curated record")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def curated_file(tmp_path_factory):
+    return write_curated(tmp_path_factory.mktemp("curated") / "part-00000", CURATED, bad_line_at=3)
 
 
 def run(job_class, path, runner="inline"):

@@ -261,9 +261,16 @@ def test_curated_record_of_a_rich_status():
         "uri": "9d4828e39bac6b2e6f75f1b3262f8f9a", "created_at": "2026-11-18T10:00:00.000Z",
         "language": "en", "user": "e504885da6e59923", "followers": 12, "account_month": "2024-05",
         "interactions": 7, "link_hosts": ["example.com"], "media_types": ["image", "video"],
-        "tags": ["fedi", "python"], "emojis": [":blobcat:", "😀"]}
+        "tags": ["fedi", "python"], "emojis": [":blobcat:", "😀"],
+        "application": None, "author_host": "alpha.example", "reply": False, "sensitive": False,
+        "content_warning": False, "poll": False, "bot": False, "edited": False,
+        # VADER on "@ bob read https:// www.Example.com/a 😀😀 :blobcat: # Python": each 😀 reads
+        # "grinning face", "grinning" is 1.5 in the lexicon: 3.0 / sqrt(3.0² + 15) = 0.6124
+        "sentiment": "positive", "sentiment_score": 0.6124}
     assert list(curated.record) == ["uri", "created_at", "language", "user", "followers", "account_month",
-                                    "interactions", "link_hosts", "media_types", "tags", "emojis"]
+                                    "interactions", "link_hosts", "media_types", "tags", "emojis",
+                                    "application", "author_host", "reply", "sensitive", "content_warning", "poll",
+                                    "bot", "edited", "sentiment", "sentiment_score"]
     assert (curated.links_without_host, curated.account_month_missing) == (0, False)
 
 
@@ -322,4 +329,4 @@ def test_parse_content_once_for_text_and_links():
     parsed = records.parse_content('<p>caf&eacute; <a href="https://x.example" class="">x</a><br>🎉</p>')
     assert parsed.text == "café x\n🎉"
     assert parsed.links == [("https://x.example", [])]
-    assert records.parse_content("plain &amp; simple") == records.Content("plain & simple", [])
+    assert records.parse_content("plain &amp; simple") == records.Content("plain & simple", [], ("plain & simple",))
