@@ -413,28 +413,68 @@ class Curated(NamedTuple):
     record: dict              # the curated record of docs/data-formats.md
     links_without_host: int   # counted by the curate job
     account_month_missing: bool
+    bad_keys: dict            # kind (tag, link_host, emoji, user, language) -> keys left out (bad_key)
 
 
 def curated_record(status: dict, instance_domain: str | None, pseudonym_key: bytes | None) -> Curated:
-    """Project a validated status into the curated record (docs/data-formats.md)."""
+    """Project a validated status into the curated record (docs/data-formats.md).
+
+    Metric keys that break the bad-key rule (:func:`is_bad_key`) are left out of the record and
+    counted in ``bad_keys``; the status still counts everywhere else. A bad handle gives
+    ``"user": null`` (the status counts for no user), a bad language ``und``."""
     account = status["account"]
     content = parse_content(status["content"])
     links = link_hosts(content)
     month = account_month(account)
+    bad_keys: dict[str, int] = {}
+    language = language_code(status)
+    if is_bad_key(language):
+        bad_keys["language"] = 1
+        language = UNKNOWN_LANGUAGE
+    handle = canonical_handle(account, instance_domain)
+    if is_bad_key(handle):
+        bad_keys["user"] = 1
     record = {
         "uri": status_key(status["uri"], pseudonym_key),
         "created_at": normalize_created_at(status["created_at"]),
-        "language": language_code(status),
-        "user": user_key(canonical_handle(account, instance_domain), pseudonym_key),
+        "language": language,
+        "user": None if "user" in bad_keys else user_key(handle, pseudonym_key),
         "followers": account["followers_count"],
         "account_month": month,
         "interactions": interactions(status),
-        "link_hosts": links.hosts,
+        "link_hosts": good_keys(links.hosts, "link_host", bad_keys),
         "media_types": media_types(status),
-        "tags": tag_names(status),
-        "emojis": status_emojis(status, content),
+        "tags": good_keys(tag_names(status), "tag", bad_keys),
+        "emojis": good_keys(status_emojis(status, content), "emoji", bad_keys),
     }
-    return Curated(record, links.without_host, month is None)
+    return Curated(record, links.without_host, month is None, bad_keys)
+
+
+#: DESIGN.md "Bad input": a metric key longer than this in UTF-8, or holding a control character,
+#: is left out of its metric (HBase refuses row keys over 32,767 bytes; a key with a NUL or an
+#: escape sequence breaks the readers of the tables), so that no single status can keep a day
+#: out of HBase.
+MAX_KEY_BYTES = 1024
+#: Unicode category Cc is exactly C0 (U+0000-U+001F), DEL and C1 (U+007F-U+009F)
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def is_bad_key(key: str) -> bool:
+    """The key breaks the bad-key rule: over MAX_KEY_BYTES in UTF-8, or a control character (Cc)."""
+    if len(key) > MAX_KEY_BYTES or _CONTROL_CHARACTER.search(key):
+        return True
+    return len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES
+
+
+def good_keys(keys: Iterable[str], kind: str, bad_keys: dict[str, int]) -> list[str]:
+    """``keys`` without the bad ones (:func:`is_bad_key`), which are counted in ``bad_keys[kind]``."""
+    kept = []
+    for key in keys:
+        if is_bad_key(key):
+            bad_keys[kind] = bad_keys.get(kind, 0) + 1
+        else:
+            kept.append(key)
+    return kept
 
 
 def is_origin_copy(uri: str, instance_domain: str | None) -> bool:
@@ -473,12 +513,15 @@ def quarantine_record(reason: str, source: str | None, raw_line: bytes) -> dict:
 
 
 def parse_curated_line(line: bytes | str) -> dict | None:
-    """One curated-zone line → record, or None when it is not a curated record."""
+    """One curated-zone line → record, or None when it is not a curated record. Its ``user`` is a
+    string, or null when the author's handle broke the bad-key rule (the status counts for no user)."""
     try:
         record = json.loads(line)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(record, dict) or not isinstance(record.get("user"), str):
+    if not isinstance(record, dict) or "user" not in record:
+        return None
+    if record["user"] is not None and not isinstance(record["user"], str):  # null: a bad handle
         return None
     return record
 

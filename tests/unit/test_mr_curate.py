@@ -150,3 +150,28 @@ def test_malformed_corpus_is_quarantined_with_its_reasons_and_odd_records_are_ke
     for odd, expected in ODD_BUT_VALID:
         record = curated[json.loads(odd)["uri"]]
         assert {name: record[name] for name in expected} == expected
+
+
+def test_bad_keys_are_left_out_of_their_metric_and_counted_per_kind(tmp_path):
+    long_host = "h" * 39_990 + ".example"
+    hostile = status(local_id="113500000000000009", uri="https://alpha.example/users/eve/statuses/9", acct="eve",
+                     host="alpha.example", tags=["t" * 2000, "ok"], emojis=["bad\u0000code"],
+                     content="<p>" + link(f"https://{long_host}/") + " " + link("https://fine.example/") + "</p>")
+    nameless = status(local_id="113500000000000010", uri="https://alpha.example/users/x/statuses/10",
+                      acct="x" * 1100, host="alpha.example", language="de")
+    partition = tmp_path / "instance=alpha.example" / "dt=2026-11-18"
+    partition.mkdir(parents=True)
+    (partition / "part-1-2.jsonl").write_bytes(line(hostile) + b"\n" + line(nameless) + b"\n")
+    job = MRCurate(args=["-r", "inline", "--no-conf", "--pseudonymize", "0", str(partition)])
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        curated = {record["uri"]: record for _, record in job.parse_output(job_runner.cat_output())}
+        counters = job_runner.counters()[0]["datalake"]
+    assert {name: value for name, value in counters.items() if name.startswith("bad_key")} == {
+        "bad_key": 4, "bad_key:tag": 1, "bad_key:link_host": 1, "bad_key:emoji": 1, "bad_key:user": 1}
+    assert counters["curated_statuses"] == 2 and "quarantined" not in counters
+    eve = curated["https://alpha.example/users/eve/statuses/9"]
+    assert (eve["tags"], eve["link_hosts"], eve["emojis"], eve["user"]) == (
+        ["ok"], ["fine.example"], [], "eve@alpha.example")
+    assert curated["https://alpha.example/users/x/statuses/10"]["user"] is None
+    assert curated["https://alpha.example/users/x/statuses/10"]["language"] == "de"
