@@ -12,8 +12,9 @@ about Hadoop, mrjob or HDFS. The rules follow ../shared/DESIGN.md and docs/data-
 Required fields (the API always sends them; without them a status cannot be counted right):
 ``uri`` (non-empty string without whitespace), ``created_at`` (ISO 8601 timestamp),
 ``content`` (string, may be empty: a media-only status), ``favourites_count``,
-``reblogs_count``, ``replies_count`` (integers >= 0), ``account`` (object) with ``acct``
-(non-empty string) and ``followers_count`` (integer >= 0).
+``reblogs_count``, ``replies_count`` (integers 0..MAX_COUNT), ``account`` (object) with ``acct``
+(non-empty string; ``user@host`` with a host name, see :func:`canonical_handle`) and
+``followers_count`` (integer 0..MAX_COUNT).
 Optional fields, type-checked when present and not null: ``language`` (string),
 ``tags`` (list of objects with a string ``name``), ``emojis`` (list of objects with a string
 ``shortcode``), ``media_attachments`` (list of objects), ``account.created_at`` (string; when
@@ -35,6 +36,10 @@ from urllib.parse import urlsplit
 #: Longer raw lines are quarantined as ``too_large`` (a status of a few thousand characters is a
 #: few tens of kB of JSON; a line of megabytes is a broken or hostile server).
 MAX_LINE_BYTES = 1 << 20
+#: Larger counts (followers, favourites, reblogs, replies) are ``bad_value``: the most followed
+#: fediverse accounts have a few million followers, and 32 bits keep every sum of a day's counts
+#: far from what the readers of the tables hold (int64 in pandas, Parquet and Java).
+MAX_COUNT = 2 ** 31 - 1
 
 MEDIA_TYPES = ("image", "video", "gifv", "audio", "unknown")
 UNKNOWN_LANGUAGE = "und"
@@ -91,7 +96,7 @@ def _require(obj: dict, name: str, path: str, kind: type | tuple, *, allow_empty
     if kind is int:
         if not _is_int(value):
             raise BadRecord(f"wrong_type:{path}")
-        if value < 0:
+        if not 0 <= value <= MAX_COUNT:
             raise BadRecord(f"bad_value:{path}")
     elif not isinstance(value, kind):
         raise BadRecord(f"wrong_type:{path}")
@@ -249,13 +254,23 @@ class Content(NamedTuple):
     links: list[tuple[str | None, list[str]]]   # (href, class tokens) of each <a>
 
 
+#: A "<" that does not open a complete start or end tag (``<name ...>`` or ``</name>`` with no other
+#: "<" before its ">"). Mastodon's sanitizer writes a "<" of the text as ``&lt;`` and emits no
+#: comments or declarations, but html.parser rescans the rest of the document from each such
+#: "<" (1 MB of ``</`` takes minutes, of ``<a`` longer): they are escaped before parsing, which
+#: keeps parsing linear and leaves real Mastodon HTML unchanged. The lookahead stops at the next
+#: "<", so the substitution itself is linear too.
+_STRAY_LT = re.compile(r"<(?!/?[A-Za-z][^<>]*>)")
+
+
 def parse_content(content: str) -> Content:
-    """Parse a status's HTML with html.parser (lenient: odd HTML gives what it understood)."""
+    """Parse a status's HTML with html.parser (lenient: odd HTML gives what it understood; a "<"
+    that opens no complete tag is text, see ``_STRAY_LT``)."""
     if "<" not in content:  # plain text: nothing to parse, only entities to unescape
         return Content(html.unescape(content) if "&" in content else content, [])
     parser = _ContentParser()
     try:
-        parser.feed(content)
+        parser.feed(_STRAY_LT.sub("&lt;", content))
         parser.close()
     except Exception:  # noqa: BLE001 - keep what the parser understood of odd HTML
         pass
@@ -353,7 +368,8 @@ def instance_from_path(path: str | None) -> str | None:
 
 def canonical_handle(account: dict, instance_domain: str | None) -> str:
     """``username@host`` lowercased; a local account (``acct`` without ``@``) takes the domain of
-    the instance that served it. BadRecord(unknown_instance) when that domain is not known."""
+    the instance that served it. BadRecord(unknown_instance) when that domain is not known, and
+    BadRecord(bad_value:account.acct) when the host is not a host name (``../x``, a port, a slash)."""
     acct = account["acct"].strip().lstrip("@").lower()
     if "@" in acct:
         username, host = acct.split("@", 1)
@@ -361,9 +377,20 @@ def canonical_handle(account: dict, instance_domain: str | None) -> str:
         if not instance_domain:
             raise BadRecord("unknown_instance")
         username, host = acct, instance_domain.lower()
-    if not username or not host:
+    if not username or not is_host_name(host):
         raise BadRecord("bad_value:account.acct")
     return f"{username}@{host}"
+
+
+def is_host_name(host: str) -> bool:
+    """Dot-separated labels of letters and digits (any script: some servers show internationalized
+    names unconverted), with inner hyphens or underscores; no port, slash, ``..`` or other character."""
+    for label in host.split("."):
+        if not label or label[0] in "-_" or label[-1] in "-_":
+            return False
+        if not label.replace("-", "").replace("_", "").isalnum():
+            return False
+    return True
 
 
 def status_handle(status: Any, instance_domain: str | None) -> str | None:

@@ -374,7 +374,7 @@ def test_a_bad_tag_is_judged_after_nfkc_normalization():
     assert len(curated.record["tags"]) == 1 and len(curated.record["tags"][0].encode()) <= 1024
 
 
-@pytest.mark.parametrize("acct", ["a" * 1100, "ann\u0007", "ann@" + "h" * 1100 + ".example", "ann@host\u009b.example"])
+@pytest.mark.parametrize("acct", ["a" * 1100, "ann\u0007", "ann@" + "h" * 1100 + ".example", "\u009bann@beta.example"])
 def test_a_bad_handle_gives_no_user_and_the_status_still_counts(acct):
     value = status(acct=acct, language="fr", tags=["python"], media=["image"])
     for key in (None, KEY):
@@ -394,3 +394,43 @@ def test_a_bad_language_counts_as_und(language):
 def test_a_curated_record_without_user_is_a_curated_record():
     assert records.parse_curated_line(b'{"user": null, "language": "en"}') == {"user": None, "language": "en"}
     assert records.parse_curated_line(b'{"user": 5, "language": "en"}') is None
+
+
+@pytest.mark.parametrize("acct", ["eve@../x", "eve@..", "eve@x/../y", "eve@host.example:8443", "eve@host..example",
+                                  "eve@.host.example", "eve@host.example.", "eve@-host.example", "eve@ho st.example",
+                                  "eve@host\u009b.example", "eve@host\\example", "eve@a@b.example"])
+def test_a_handle_whose_host_is_not_a_host_name_is_a_bad_value(acct):
+    with pytest.raises(BadRecord, match="bad_value:account.acct"):
+        records.canonical_handle({"acct": acct}, "alpha.example")
+
+
+@pytest.mark.parametrize("acct, expected", [("Eve@Bücher.example", "eve@bücher.example"),
+                                            ("eve@my_host.example", "eve@my_host.example"),
+                                            ("eve@xn--bcher-kva.example", "eve@xn--bcher-kva.example")])
+def test_host_names_of_any_script_with_inner_hyphens_or_underscores_are_kept(acct, expected):
+    assert records.canonical_handle({"acct": acct}, "alpha.example") == expected
+
+
+@pytest.mark.parametrize("field", ["favourites_count", "reblogs_count", "replies_count", "account__followers_count"])
+def test_counts_beyond_32_bits_are_bad_values(field):
+    records.validate_status(modified(status(), **{field: 2 ** 31 - 1}))
+    for huge in (2 ** 31, 2 ** 63, 2 ** 70):
+        with pytest.raises(BadRecord, match=f"bad_value:{field.replace('__', '.')}"):
+            records.validate_status(modified(status(), **{field: huge}))
+
+
+def test_html_that_makes_html_parser_rescan_the_document_parses_in_linear_time():
+    import time
+
+    # each of these, 1 MB, took html.parser from 20 s to many minutes (it rescans the rest of the
+    # document from every "<" that opens no complete tag)
+    for bomb in ("</" * 500_000, "<a" * 500_000, "<!" * 500_000, "</a" * 333_333):
+        started = time.monotonic()
+        parsed = records.parse_content(bomb)
+        assert time.monotonic() - started < 30, bomb[:4]
+        assert parsed.text == bomb and parsed.links == []
+    # real Mastodon HTML is not changed by the escaping of stray "<"
+    content = ('<p>a &lt; b <a href="https://x.example/" rel="nofollow">x</a><br /><span class="h-card">'
+               '<a href="https://b.example/@bob" class="u-url mention">@<span>bob</span></a></span> 😀</p>')
+    assert records.parse_content(content) == records.Content("a < b x\n@bob 😀", [
+        ("https://x.example/", []), ("https://b.example/@bob", ["u-url", "mention"])])
