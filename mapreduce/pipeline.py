@@ -32,6 +32,7 @@ from mapreduce.mr_media import MRMedia
 from mapreduce.mr_tags import MRTags
 from mapreduce.mr_urls import MRUrls
 from mapreduce.mr_users import MRUsers
+from mapreduce.rawcheck import DamagedPart, quarantine_damaged_parts
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class DayReport:
     jobs: list[JobReport] = field(default_factory=list)
     wall_seconds: float = 0.0
     raw_partitions: list[str] = field(default_factory=list)
+    #: raw parts that could not be read to their end, moved to quarantine/raw-corrupt (mapreduce/rawcheck.py)
+    damaged_parts: list[DamagedPart] = field(default_factory=list)
 
     def job(self, name: str) -> JobReport | None:
         return next((job for job in self.jobs if job.name == name), None)
@@ -118,6 +121,8 @@ class DayReport:
         lines = [f"MapReduce stage for {self.day} on {self.framework}: {self.wall_seconds:.1f} s wall",
                  f"  raw lines {self.raw_lines}, curated statuses {self.curated}, duplicates {self.duplicates}, "
                  f"quarantined {self.quarantined}, noindex statuses skipped {self.noindex_skipped}",
+                 *[f"  DAMAGED raw part {part.path} ({part.damage}): quarantined in {part.quarantined_to} "
+                   f"with {part.lines_recovered} readable line(s)" for part in self.damaged_parts],
                  "",
                  f"  {'job':<10} {'status':<10} {'wall s':>7} {'records in':>11} {'records out':>12}  output"]
         for job in self.jobs:
@@ -142,6 +147,7 @@ class DayReport:
                 "raw_lines": self.raw_lines, "curated": self.curated, "duplicates": self.duplicates,
                 "quarantined": self.quarantined, "noindex_skipped": self.noindex_skipped,
                 "raw_partitions": self.raw_partitions,
+                "damaged_parts": [part.to_dict() for part in self.damaged_parts],
                 "jobs": [{"name": job.name, "status": job.status, "output": job.output,
                           "wall_seconds": round(job.wall_seconds, 3), "records_in": job.records_in,
                           "records_out": job.records_out, "job_id": job.job_id, "log_file": job.log_file,
@@ -216,6 +222,7 @@ def raw_partitions(client, lake, day: dt.date) -> list[str]:
 def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tuning: dict) -> JobReport:
     curated_zone, quarantine_zone = lake.curated(day), lake.quarantine("curate", day)
     output = posixpath.join(work, "curate")
+    report.damaged_parts = quarantine_damaged_parts(client, lake, day)
     partitions = raw_partitions(client, lake, day)
     report.raw_partitions = partitions
     job = JobReport(name="curate", status="succeeded", output=curated_zone)
