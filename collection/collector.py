@@ -34,7 +34,7 @@ from collection.errors import CollectionError, redact
 from collection.mastodon_client import InstanceClient, RawStatus, RetryPolicy, Timeline, parse_timeline
 from collection.rawzone import PartBuffer, RawZone, resume_point
 from collection.snowflake import UTC, as_utc, format_timestamp, id_range, id_to_datetime, parse_timestamp
-from datalake.lake import LakeError, hdfs_client, layout
+from datalake.lake import LakeError, hdfs_client, layout, prepare_lake
 from datalake.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,7 @@ class _Run:
         self.client, self.timeline, self.result = client, timeline, result
         self.interval_ids, self.max_pages, self.part_size = interval_ids, max_pages, part_size
         self.zone = RawZone(hdfs_client(settings), layout(settings), result.instance)
+        self.hdfs_user = settings.hdfs_user
         self.label = result.instance
         self.progress = _Progress(self.label, progress_every)
         self.high_water_id: int | None = None
@@ -240,6 +241,7 @@ class _Run:
         self.outside_interval_days = 0
 
     def reconcile(self) -> None:
+        prepare_lake(self.zone.client, self.zone.layout, self.hdfs_user)
         days = interval_days(self.result.interval_start, self.result.interval_end)
         for path in self.zone.remove_temporary_files(days):
             log.info("%s: removed %s, left over by an interrupted run", self.label, path)

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import os
 import posixpath
-import tempfile
+import shutil
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +21,10 @@ from pathlib import Path
 
 from hdfs import HdfsError
 
-from datalake.lake import LakeError, hdfs_client, layout, list_files, replace_directory
+from datalake.lake import LakeError, hdfs_client, layout, list_files, prepare_lake, replace_directory
 from datalake.settings import ConfigError, Settings
-from mapreduce.hadoop import LOG_DIR, JobRun, MapReduceError, job_options, run_job
+from mapreduce.hadoop import (LOG_DIR, JobRun, MapReduceError, job_options, owner_alive, owner_tag, private_dir,
+                              run_job, sweep_private_dirs)
 from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
 from mapreduce.mr_emojis import MREmojis
 from mapreduce.mr_growth import MRGrowth
@@ -173,6 +174,7 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     tuning = {"curate_reducers": curate_reducers or CURATE_REDUCERS, "metric_reducers": metric_reducers or METRIC_REDUCERS,
               "jobconf": dict(jobconf or {})}
     lake, client = layout(settings), hdfs_client(settings)
+    prepare_lake(client, lake, settings.hdfs_user)
     report = DayReport(day=day, framework=framework)
     run_id = f"{day.isoformat()}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
     work = lake.work(f"mapreduce-{run_id}")
@@ -295,11 +297,14 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
     afterwards; None when not pseudonymizing. Never on a command line, in the job configuration
     (JobHistory shows it) or in the lake.
 
-    Local job runner: a mode-600 local temp file (it cannot fetch ``hdfs://`` cache files).
-    YARN: a mode-600 file in a mode-700 HDFS directory outside the lake. mrjob would upload a local
-    file world-readable, and YARN caches a world-readable file in the node's PUBLIC cache,
-    readable by every user and kept after the job; a private one goes to the job user's
-    private cache instead.
+    Local job runner: a mode-600 file in a private directory (mode 700, :func:`mapreduce.hadoop.private_dir`),
+    given as a ``file://`` URI so that mrjob ships it as it is (it would copy a plain path with
+    mode 644) and Hadoop localizes it as a private file (mode 500) into the job's own private
+    directory. YARN: a mode-600 file in a mode-700 HDFS directory outside the lake. mrjob would
+    upload a local file world-readable, and YARN caches a world-readable file in the node's PUBLIC
+    cache, readable by every user and kept after the job; a private one goes to the job user's
+    private cache instead. Either way the file is named after the process that shipped it, so that
+    the next run removes what a killed one left (:func:`mapreduce.hadoop.sweep_private_dirs`).
     """
     if not settings.pseudonymize:
         yield None
@@ -309,19 +314,25 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
     except ConfigError as error:
         raise MapReduceError(f"curate: {error}") from error
     if framework == "local":
-        handle, path = tempfile.mkstemp(prefix="datalake-pseudonym-", suffix=".key")  # mode 600
+        scratch = job_options(settings).local_tmp_dir
+        sweep_private_dirs(scratch)
+        directory = private_dir(scratch, "key")
+        path = directory / PSEUDONYM_KEY_FILE
         try:
-            with os.fdopen(handle, "wb") as key_file:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as key_file:
                 key_file.write(key)
-            yield path
+            yield f"file://{path}"
         finally:
-            os.unlink(path)
+            shutil.rmtree(directory, ignore_errors=True)
         return
     directory = KEY_DIR_TEMPLATE.format(user=settings.hdfs_user)
-    path = posixpath.join(directory, f"{uuid.uuid4().hex}.key")
+    path = posixpath.join(directory, f"{owner_tag()}+{uuid.uuid4().hex}.key")
     try:
         client.makedirs(directory, permission="700")
         client.set_permission(directory, "700")
+        for name in client.list(directory):  # keys of runs that were killed on this host
+            if not owner_alive(name):
+                client.delete(posixpath.join(directory, name))
         client.write(path, data=key, permission="600", overwrite=True)
     except HdfsError as error:
         raise MapReduceError(f"curate: could not stage the pseudonym key in HDFS under {directory}: {error}") from error
