@@ -24,6 +24,7 @@ from mapreduce.records import status_key, user_key
 from tests.fixtures.mapreduce.hostile import CURATED, HOSTILE, check_outcomes
 from tests.fixtures.mapreduce.rawday import generate_day, gzip_lines, write_day_to_hdfs
 from tests.fixtures.mapreduce.statuses import line, link, status
+from tests.integration.test_mapreduce import read_aggregates, read_lines
 
 KEY = "hostile-input-key-5c1e"
 COUNT_METRICS = ("languages", "tags", "urls", "emojis", "media")
@@ -34,19 +35,6 @@ def hostile_settings(settings):
     return settings.with_overrides(root=posixpath.join(settings.root, "hostile"), mr_framework="local",
                                    table_prefix=f"{settings.table_prefix}_hostile", pseudonymize=True,
                                    pseudonym_key=Secret(KEY))
-
-
-def read_lines(client, directory: str) -> list[bytes]:
-    lines = []
-    for path in list_files(client, directory):
-        with client.read(path) as reader:
-            lines += reader.read().splitlines()
-    return lines
-
-
-def read_aggregates(client, lake, metric: str, day: dt.date) -> dict:
-    return {json.loads(key): json.loads(value) for key, value in
-            (line.split(b"\t") for line in read_lines(client, lake.aggregates(metric, day)))}
 
 
 def metric_keys(record: dict, metric: str) -> list[str]:
