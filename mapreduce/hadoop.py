@@ -287,7 +287,7 @@ def private_dir(scratch: str | Path, label: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{owner_tag()}+{label}+", dir=parent))  # mkdtemp: mode 700
 
 
-def owner_alive(name: str, host: str | None = None) -> bool:
+def owner_alive(name: str) -> bool:
     """Whether the process that named ``name`` (``<pid>+<start>+<host>+...``) still runs; True when the
     name is not ours to judge (another host, or not such a name)."""
     try:
@@ -295,7 +295,7 @@ def owner_alive(name: str, host: str | None = None) -> bool:
         pid = int(pid_text)
     except ValueError:
         return True
-    if owner_host != (host or socket.gethostname()):
+    if owner_host != socket.gethostname():
         return True
     if start != "0" and Path("/proc").is_dir():
         return _process_start(pid) == start

@@ -3,7 +3,9 @@
 ``run_day(settings, day)`` is what the DAG and ``python -m mapreduce run`` call. Every job writes
 to a scratch directory (``<root>/_work/mapreduce-<day>-<run>/<job>``) that is then moved into
 its zone in one step (:func:`datalake.lake.replace_directory`), so readers see the old or the new
-partition whole and a rerun of a day gives the same files.
+partition whole and a rerun of a day gives the same files. Before curate, every raw part of the
+day is read to its end once; a damaged one is quarantined instead of failing the day
+(:mod:`mapreduce.rawcheck`, ``DayReport.damaged_parts``).
 """
 from __future__ import annotations
 
