@@ -71,7 +71,7 @@ def lake_listing(client, root: str, *, normalize: Callable[[str, bytes], bytes] 
     listing = {}
     if client.status(root, strict=False) is None:
         return listing
-    for directory, subdirectories, names in client.walk(root):
+    for directory, subdirectories, names in client.walk(root, allow_dir_changes=True):
         relative_dir = posixpath.relpath(directory, root)
         subdirectories[:] = [name for name in subdirectories if not name.startswith(TEMP_PREFIX)
                              and not (relative_dir == "." and name in SCRATCH_NAMES)]
