@@ -46,7 +46,7 @@ from collection.partwriter import PartWriter
 from collection.report import InstanceReport
 from collection.snowflake import UTC, as_utc, first_id_at, format_timestamp, id_to_datetime, parse_timestamp
 from datalake.errors import DatalakeError, LakeError
-from datalake.lake import hdfs_client, layout
+from datalake.lake import hdfs_client, layout, prepare_lake
 from datalake.locks import HdfsLock, owner_name
 from datalake.pending import mark_pending
 from datalake.settings import Settings
@@ -196,6 +196,7 @@ class _Run:
                  interval_start: dt.datetime, interval_end: dt.datetime, options: RunOptions):
         self.client, self.timeline, self.options = client, timeline, options
         self.hdfs, self.lake = hdfs_client(settings), layout(settings)
+        self.hdfs_user = settings.hdfs_user
         self.zone = RawZone(self.hdfs, self.lake, domain)
         self.label = domain
         self.interval_days = days_between(interval_start.date(), (interval_end - dt.timedelta(microseconds=1)).date())
@@ -228,6 +229,7 @@ class _Run:
         return index
 
     def _start(self) -> None:
+        prepare_lake(self.hdfs, self.lake, self.hdfs_user)  # the zones' owner and modes (docs/personal-data.md)
         for path in self.zone.remove_state_leftovers():
             log.info("%s: removed %s, left over by an interrupted run", self.label, path)
         checkpoint = self.zone.read_checkpoint()

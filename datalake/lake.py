@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import posixpath
 import re
 import uuid
@@ -21,8 +22,10 @@ from datalake.settings import Settings
 
 TMP_PREFIX = "_tmp."
 __all__ = ["LakeError", "LakeLayout", "TMP_PREFIX", "delete_quietly", "exists", "hdfs_client", "layout",
-           "list_files", "list_names", "read_bytes", "read_json", "rename_over", "replace_directory",
+           "list_files", "list_names", "prepare_lake", "read_bytes", "read_json", "rename_over", "replace_directory",
            "temp_sibling", "write_atomic"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,51 @@ def instance_from_path(path: str | None) -> str | None:
     """The instance domain of a raw-zone path (``.../instance=<domain>/dt=.../part-...``)."""
     match = _INSTANCE_IN_PATH.search(path or "")
     return match.group(1).strip().lower() if match else None
+
+
+#: Modes of the zones under the lake root (docs/personal-data.md, "Who may read what"). The
+#: private zones hold personal data in clear (raw, quarantine), the collector's and the loader's
+#: state and the runs' scratch: only the lake's HDFS user may enter them, whatever the modes of
+#: the files inside. The analytic zones hold pseudonyms and counts: every HDFS user may read them.
+PRIVATE_ZONES = ("raw", "quarantine", "state", "_work")
+ANALYTIC_ZONES = ("curated", "aggregates")
+PRIVATE_MODE, ANALYTIC_MODE, ROOT_MODE = "700", "755", "755"
+
+
+def prepare_lake(client: InsecureClient, lake: LakeLayout, user: str) -> list[str]:
+    """Create the lake root and its zones with their modes, and bring a private zone that is more
+    open than 700 back to 700 (the NameNode enforces them with ``dfs.permissions.enabled``).
+    An analytic zone that exists keeps the mode an operator gave it. Every stage that writes calls
+    this first; it costs two or three NameNode calls. Returns what it changed. LakeError when
+    ``user`` may not do it (the root belongs to someone else: an administrator creates it for the
+    service user, as `stack/stackctl.py` does on the local stack)."""
+    changed = []
+    try:
+        if client.status(lake.root, strict=False) is None:
+            client.makedirs(lake.root, permission=ROOT_MODE)
+            changed.append(f"created {lake.root} ({ROOT_MODE})")
+        present = dict(client.list(lake.root, status=True))
+        for zone, mode in [(zone, PRIVATE_MODE) for zone in PRIVATE_ZONES] + [(zone, ANALYTIC_MODE) for zone in ANALYTIC_ZONES]:
+            path = posixpath.join(lake.root, zone)
+            status = present.get(zone)
+            if status is None:
+                client.makedirs(path, permission=mode)
+                client.set_permission(path, mode)  # the NameNode applies its umask to MKDIRS
+                changed.append(f"created {path} ({mode})")
+            elif mode == PRIVATE_MODE and status["permission"] != PRIVATE_MODE:
+                if status["owner"] != user:
+                    raise LakeError(f"{path} is mode {status['permission']} and owned by {status['owner']}, not by the "
+                                    f"lake's HDFS user {user}: it holds personal data; `hdfs dfs -chown -R {user} {path}` "
+                                    f"and `-chmod 700` it as an HDFS administrator")
+                client.set_permission(path, PRIVATE_MODE)
+                changed.append(f"{path}: mode {status['permission']} -> {PRIVATE_MODE}")
+                log.warning("%s was mode %s: back to %s (it holds personal data or the lake's state)", path,
+                            status["permission"], PRIVATE_MODE)
+    except HdfsError as error:
+        raise LakeError(f"preparing the lake {lake.root} as HDFS user {user} failed: {error}; the root must exist and "
+                        f"belong to {user} (an HDFS administrator: `hdfs dfs -mkdir -p {lake.root} && hdfs dfs -chown "
+                        f"{user} {lake.root}`)") from error
+    return changed
 
 
 def hdfs_client(settings: Settings, timeout: float = 60.0) -> InsecureClient:

@@ -32,9 +32,20 @@ def canonical_handle(account: dict, instance_domain: str | None) -> str:
         if not instance_domain:
             raise NoHandle("unknown_instance")
         username, host = acct, instance_domain.lower()
-    if not username or not host:
+    if not username or not is_host_name(host):
         raise NoHandle("bad_value:account.acct")
     return f"{username}@{host}"
+
+
+def is_host_name(host: str) -> bool:
+    """Dot-separated labels of letters and digits (any script: some servers show internationalized
+    names unconverted), with inner hyphens or underscores; no port, slash, ``..`` or other character."""
+    for label in host.split("."):
+        if not label or label[0] in "-_" or label[-1] in "-_":
+            return False
+        if not label.replace("-", "").replace("_", "").isalnum():
+            return False
+    return True
 
 
 def status_handle(status: Any, instance_domain: str | None) -> str | None:

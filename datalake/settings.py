@@ -77,7 +77,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DATALAKE_RAW_RETENTION_DAYS", "0 (off)",
              "days of raw and quarantine partitions kept; the DAG's `apply_retention` task deletes older ones"),
     # operations
-    Variable("DATALAKE_ALERT_WEBHOOK", "(none)", "a URL that receives a JSON POST when a task fails; a secret, never logged"),
+    Variable("DATALAKE_ALERT_WEBHOOK", "(none)",
+             "a URL that receives a JSON POST when a task fails; a secret (Slack/Discord hooks hold their token in "
+             "the path): logs show its scheme and host only"),
     Variable("DATALAKE_CATCHUP", "0", "`1`: the DAG catches up missed days since its start date"),
     Variable("DATALAKE_HOURLY_COLLECTION", "0",
              "`1`: the DAG `mastodon_collect` is unpaused when created and collects every hour (busy instances)"),

@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Iterator, Protocol
 
 import happybase
 
-from datalake.lake import LakeLayout, hdfs_client, layout
+from datalake.lake import LakeError, LakeLayout, hdfs_client, layout, prepare_lake
 from datalake.settings import Settings
 from hbase import manifest as manifests
 from hbase.aggregates import DayAggregates, read_day
@@ -205,9 +205,14 @@ def load_day(settings: Settings, day: dt.date, metrics: list[str] | None = None,
     ``sink_factory`` replaces the batched writer (the benchmark's one-put-per-cell baseline).
     Raises LoadError saying what failed and what to do.
     """
+    client, lake = hdfs_client(settings), layout(settings)
+    try:
+        prepare_lake(client, lake, settings.hdfs_user)
+    except LakeError as error:
+        raise LoadError(f"day {day.isoformat()}: {error}") from error
     connection = connect(settings)
     try:
-        loader = DayLoader(connection, hdfs_client(settings), layout(settings), day, batch_size=batch_size,
+        loader = DayLoader(connection, client, lake, day, batch_size=batch_size,
                            read_batch=read_batch, on_batch=on_batch, sink_factory=sink_factory)
         return loader.load(metrics)
     finally:

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -63,19 +64,26 @@ class JobOptions:
     libjar: str = ""
     jobhistory_url: str = "http://localhost:19888"
 
-    def args(self, job_name: str | None = None) -> list[str]:
+    def args(self, job_name: str | None = None, scratch_dir: str | Path | None = None,
+             hdfs_user: str | None = None) -> list[str]:
+        """``scratch_dir``: the job's own local directory (:func:`private_dir`), else the shared
+        ``local_tmp_dir``; ``hdfs_user``: on YARN, whose HDFS home holds mrjob's files (mrjob
+        would take the OS user's)."""
         args = ["-r", "hadoop", "--no-conf", "--python-bin", self.python_bin,
                 "-D", f"mapreduce.framework.name={self.framework}"]
+        scratch = str(scratch_dir or self.local_tmp_dir)
         if self.framework == "local":
             # Hadoop's local job runner stages -files on the local filesystem and cannot fetch
             # "hdfs://...#name" entries (a long-standing Hadoop bug, see mrjob issue #940), so
             # mrjob's scratch files stay local too. Input and output are still on HDFS.
-            args += ["--hadoop-tmp-dir", f"file://{self.local_tmp_dir}",
-                     "-D", f"mapreduce.jobtracker.staging.root.dir={self.local_tmp_dir}/staging",
-                     "-D", f"mapreduce.cluster.local.dir={self.local_tmp_dir}/local",
+            args += ["--hadoop-tmp-dir", f"file://{scratch}",
+                     "-D", f"mapreduce.jobtracker.staging.root.dir={scratch}/staging",
+                     "-D", f"mapreduce.cluster.local.dir={scratch}/local",
                      # reducers share the client JVM's heap with each other and the map sort
                      # buffers, while each assumes the heap is its own (70% by default)
                      "-D", "mapreduce.reduce.shuffle.input.buffer.percent=0.25"]
+        elif hdfs_user:
+            args += ["--hadoop-tmp-dir", f"hdfs:///user/{hdfs_user}/tmp/mrjob"]
         if job_name:
             args += ["-D", f"mapreduce.job.name={job_name}"]
         return args
@@ -179,11 +187,14 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
     (HDFS paths). mrjob's and Hadoop's output go to ``log_file``; failure → MapReduceError."""
     options = job_options(settings)
     scratch = Path(options.local_tmp_dir)
-    # Hadoop's local job runner symlinks the job's files (the script, setup-wrapper.sh, the
-    # pseudonym key...) into its current directory: give each job its own, never the repository,
-    # so that concurrent jobs do not collide.
-    task_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=_mkdir(scratch / "wd")))
-    launcher = ["env", f"--chdir={task_dir}"]
+    sweep_private_dirs(scratch)
+    # Every local file of the job (mrjob's copies, Hadoop's localized cache with the pseudonym
+    # key, the task directory into which the local job runner symlinks them) lives in a directory
+    # of its own under a mode-700 parent, removed at the end, swept after a kill.
+    job_dir = private_dir(scratch, name)
+    task_dir = _mkdir(job_dir / "wd")
+    # the hadoop command acts as the lake's HDFS user, like the WebHDFS client (simple authentication)
+    launcher = ["env", f"--chdir={task_dir}", f"HADOOP_USER_NAME={settings.hdfs_user}"]
     if options.client_heap:
         launcher.append(f"HADOOP_HEAPSIZE_MAX={options.client_heap}")
     if options.client_opts:
@@ -196,9 +207,9 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
         code_args = []
     else:  # containers on any node: ship the package
         code_args = ["--py-files", package_zip(scratch / "py-files")]
-    args = options.args(job_name) + [
+    args = options.args(job_name, scratch_dir=job_dir, hdfs_user=settings.hdfs_user) + [
         "--hadoop-bin", shlex.join(launcher + [_hadoop_bin(options.hadoop_home)]),
-        "--local-tmp-dir", str(scratch / "local"),
+        "--local-tmp-dir", str(job_dir / "mrjob"),
         *code_args,
         "--no-bootstrap-mrjob",          # tasks run the venv's python, which has mrjob
         "--no-check-input-paths",        # the runner checked them; each check costs a JVM
@@ -238,7 +249,7 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
     finally:
         mrjob_log.removeHandler(handler)
         handler.close()
-        shutil.rmtree(task_dir, ignore_errors=True)
+        shutil.rmtree(job_dir, ignore_errors=True)
     return JobRun(name=name, job_name=job_name, output_dir=output_dir,
                   wall_seconds=time.monotonic() - started, counters=counters, job_id=job_id,
                   log_file=str(log_path))
@@ -247,6 +258,74 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Private local directories, swept after a kill
+
+#: under the local scratch: one directory per job (and per shipped pseudonym key), mode 700
+PRIVATE_DIRS = "private"
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22): with the pid,
+    it names one process even after the pid is reused; "0" where /proc cannot tell."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return "0"
+
+
+def owner_tag() -> str:
+    """``<pid>+<start>+<host>``: how the names of this process's private files start."""
+    return f"{os.getpid()}+{_process_start(os.getpid())}+{socket.gethostname()}"
+
+
+def private_dir(scratch: str | Path, label: str) -> Path:
+    """A new mode-700 directory ``<scratch>/private/<pid>+<start>+<host>+<label>+<random>`` (parent
+    mode 700 too): what is in it is this process's alone, and :func:`sweep_private_dirs` removes it
+    once this process is gone, however it ended."""
+    parent = _mkdir(Path(scratch) / PRIVATE_DIRS)
+    os.chmod(parent, 0o700)
+    return Path(tempfile.mkdtemp(prefix=f"{owner_tag()}+{label}+", dir=parent))  # mkdtemp: mode 700
+
+
+def owner_alive(name: str) -> bool:
+    """Whether the process that named ``name`` (``<pid>+<start>+<host>+...``) still runs; True when the
+    name is not ours to judge (another host, or not such a name)."""
+    try:
+        pid_text, start, owner_host = name.split("+", 3)[:3]
+        pid = int(pid_text)
+    except ValueError:
+        return True
+    if owner_host != socket.gethostname():
+        return True
+    if start != "0" and Path("/proc").is_dir():
+        return _process_start(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_private_dirs(scratch: str | Path) -> list[Path]:
+    """Remove the private directories whose process is gone (a SIGKILL skips every ``finally``)."""
+    parent = Path(scratch) / PRIVATE_DIRS
+    removed = []
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:
+        return removed
+    for name in names:
+        if not owner_alive(name):
+            shutil.rmtree(parent / name, ignore_errors=True)
+            removed.append(parent / name)
+    if removed:
+        log.info("removed %d private scratch dir(s) of processes that are gone under %s", len(removed), parent)
+    return removed
 
 
 def _hadoop_bin(home: str) -> str:

@@ -8,7 +8,8 @@ class MRInstances(CuratedFieldsCountJob):
     FIELDS = ("author_host",)
 
     def keys(self, record):
-        return [record["author_host"]]
+        # a handle that broke the bad-key rule has no host to count (records.curated_record)
+        return [record["author_host"]] if record["author_host"] else []
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ metric jobs, each moved into its zone.
 :class:`MapReduceReport` whose ``failed`` lists the jobs that failed (their logs named). Every job
 writes to a scratch directory (``<root>/_work/mapreduce-<day>-<run>/<job>``) that is then moved
 into its zone in one step (:func:`datalake.lake.replace_directory`), so readers see the old or the
-new partition whole and a rerun of a day gives the same files.
+new partition whole and a rerun of a day gives the same files. Before curate, every raw part of the
+day is read to its end once; a damaged one is quarantined instead of failing the day
+(:mod:`mapreduce.rawcheck`, ``DayReport.damaged_parts``).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import datetime as dt
 import logging
 import os
 import posixpath
-import tempfile
+import shutil
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -25,11 +27,13 @@ from pathlib import Path
 from hdfs import HdfsError
 
 from datalake.errors import ConfigError
-from datalake.lake import LakeError, delete_quietly, exists, hdfs_client, layout, list_files, list_names, replace_directory
+from datalake.lake import (LakeError, delete_quietly, exists, hdfs_client, layout, list_files, list_names,
+                           prepare_lake, replace_directory)
 from datalake.report import format_table
 from datalake.settings import Settings
 from mapreduce import parquet
-from mapreduce.hadoop import JobRun, MapReduceError, job_options, run_job
+from mapreduce.hadoop import (JobRun, MapReduceError, job_options, owner_alive, owner_tag, private_dir, run_job,
+                              sweep_private_dirs)
 from mapreduce.mr_apps import MRApps
 from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
 from mapreduce.mr_emojis import MREmojis
@@ -43,6 +47,7 @@ from mapreduce.mr_sentiment import MRSentiment
 from mapreduce.mr_tags import MRTags
 from mapreduce.mr_urls import MRUrls
 from mapreduce.mr_users import MRUsers
+from mapreduce.rawcheck import DamagedPart, quarantine_damaged_parts
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +94,8 @@ class DayReport:
     jobs: list[JobReport] = field(default_factory=list)
     wall_seconds: float = 0.0
     raw_partitions: list[str] = field(default_factory=list)
+    #: raw parts that could not be read to their end, moved to quarantine/raw-corrupt (mapreduce/rawcheck.py)
+    damaged_parts: list[DamagedPart] = field(default_factory=list)
 
     def job(self, name: str) -> JobReport | None:
         return next((job for job in self.jobs if job.name == name), None)
@@ -130,6 +137,8 @@ class DayReport:
         lines = [f"MapReduce stage for {self.day} on {self.framework}: {self.wall_seconds:.1f} s wall",
                  f"  raw lines {self.raw_lines}, curated statuses {self.curated}, duplicates {self.duplicates}, "
                  f"quarantined {self.quarantined}, noindex statuses skipped {self.noindex_skipped}",
+                 *[f"  DAMAGED raw part {part.path} ({part.damage}): quarantined in {part.quarantined_to} "
+                   f"with {part.lines_recovered} readable line(s)" for part in self.damaged_parts],
                  "",
                  f"  {'job':<10} {'status':<10} {'wall s':>7} {'records in':>11} {'records out':>12}  output"]
         for job in self.jobs:
@@ -154,6 +163,7 @@ class DayReport:
                 "raw_lines": self.raw_lines, "curated": self.curated, "duplicates": self.duplicates,
                 "quarantined": self.quarantined, "noindex_skipped": self.noindex_skipped,
                 "raw_partitions": self.raw_partitions,
+                "damaged_parts": [part.to_dict() for part in self.damaged_parts],
                 "jobs": [{"name": job.name, "status": job.status, "output": job.output,
                           "wall_seconds": round(job.wall_seconds, 3), "records_in": job.records_in,
                           "records_out": job.records_out, "job_id": job.job_id, "log_file": job.log_file,
@@ -180,6 +190,7 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     tuning = {"curate_reducers": curate_reducers or settings.mr_curate_reducers,
               "metric_reducers": metric_reducers or settings.mr_metric_reducers, "jobconf": dict(jobconf or {})}
     lake, client = layout(settings), hdfs_client(settings)
+    prepare_lake(client, lake, settings.hdfs_user)
     report = DayReport(day=day, framework=framework)
     run_id = f"{day.isoformat()}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
     work = lake.work(f"mapreduce-{run_id}")
@@ -227,6 +238,7 @@ def raw_partitions(client, lake, day: dt.date) -> list[str]:
 def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tuning: dict) -> JobReport:
     curated_zone, quarantine_zone = lake.curated(day), lake.quarantine("curate", day)
     output = posixpath.join(work, "curate")
+    report.damaged_parts = quarantine_damaged_parts(client, lake, day)
     partitions = raw_partitions(client, lake, day)
     report.raw_partitions = partitions
     job = JobReport(name="curate", status="succeeded", output=curated_zone)
@@ -315,11 +327,14 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
     afterwards; None when not pseudonymizing. Never on a command line, in the job configuration
     (JobHistory shows it) or in the lake.
 
-    Local job runner: a mode-600 local temp file (it cannot fetch ``hdfs://`` cache files).
-    YARN: a mode-600 file in a mode-700 HDFS directory outside the lake. mrjob would upload a local
-    file world-readable, and YARN caches a world-readable file in the node's PUBLIC cache,
-    readable by every user and kept after the job; a private one goes to the job user's
-    private cache instead.
+    Local job runner: a mode-600 file in a private directory (mode 700, :func:`mapreduce.hadoop.private_dir`),
+    given as a ``file://`` URI so that mrjob ships it as it is (it would copy a plain path with
+    mode 644) and Hadoop localizes it as a private file (mode 500) into the job's own private
+    directory. YARN: a mode-600 file in a mode-700 HDFS directory outside the lake. mrjob would
+    upload a local file world-readable, and YARN caches a world-readable file in the node's PUBLIC
+    cache, readable by every user and kept after the job; a private one goes to the job user's
+    private cache instead. Either way the file is named after the process that shipped it, so that
+    the next run removes what a killed one left (:func:`mapreduce.hadoop.sweep_private_dirs`).
     """
     if not settings.pseudonymize:
         yield None
@@ -329,19 +344,25 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
     except ConfigError as error:
         raise MapReduceError(f"curate: {error}") from error
     if framework == "local":
-        handle, path = tempfile.mkstemp(prefix="datalake-pseudonym-", suffix=".key")  # mode 600
+        scratch = job_options(settings).local_tmp_dir
+        sweep_private_dirs(scratch)
+        directory = private_dir(scratch, "key")
+        path = directory / PSEUDONYM_KEY_FILE
         try:
-            with os.fdopen(handle, "wb") as key_file:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as key_file:
                 key_file.write(key)
-            yield path
+            yield f"file://{path}"
         finally:
-            os.unlink(path)
+            shutil.rmtree(directory, ignore_errors=True)
         return
     directory = settings.mr_key_dir.format(user=settings.hdfs_user)
-    path = posixpath.join(directory, f"{uuid.uuid4().hex}.key")
+    path = posixpath.join(directory, f"{owner_tag()}+{uuid.uuid4().hex}.key")
     try:
         client.makedirs(directory, permission="700")
         client.set_permission(directory, "700")
+        for name in client.list(directory):  # keys of runs that were killed on this host
+            if not owner_alive(name):
+                client.delete(posixpath.join(directory, name))
         client.write(path, data=key, permission="600", overwrite=True)
     except HdfsError as error:
         raise MapReduceError(f"curate: could not stage the pseudonym key in HDFS under {directory}: {error}") from error

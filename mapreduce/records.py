@@ -12,8 +12,9 @@ about Hadoop, mrjob or HDFS. The rules follow ../shared/DESIGN.md and docs/data-
 Required fields (the API always sends them; without them a status cannot be counted right):
 ``uri`` (non-empty string without whitespace), ``created_at`` (ISO 8601 timestamp),
 ``content`` (string, may be empty: a media-only status), ``favourites_count``,
-``reblogs_count``, ``replies_count`` (integers >= 0), ``account`` (object) with ``acct``
-(non-empty string) and ``followers_count`` (integer >= 0).
+``reblogs_count``, ``replies_count`` (integers 0..MAX_COUNT), ``account`` (object) with ``acct``
+(non-empty string; ``user@host`` with a host name, see :func:`canonical_handle`) and
+``followers_count`` (integer 0..MAX_COUNT).
 Optional fields, type-checked when present and not null: ``language`` (string),
 ``tags`` (list of objects with a string ``name``), ``emojis`` (list of objects with a string
 ``shortcode``), ``media_attachments`` (list of objects), ``account.created_at`` (string; when
@@ -41,6 +42,10 @@ from datalake import pseudonyms
 #: Longer raw lines are quarantined as ``too_large`` (a status of a few thousand characters is a
 #: few tens of kB of JSON; a line of megabytes is a broken or hostile server).
 MAX_LINE_BYTES = 1 << 20
+#: Larger counts (followers, favourites, reblogs, replies) are ``bad_value``: the most followed
+#: fediverse accounts have a few million followers, and 32 bits keep every sum of a day's counts
+#: far from what the readers of the tables hold (int64 in pandas, Parquet and Java).
+MAX_COUNT = 2 ** 31 - 1
 
 MEDIA_TYPES = ("image", "video", "gifv", "audio", "unknown")
 UNKNOWN_LANGUAGE = "und"
@@ -97,7 +102,7 @@ def _require(obj: dict, name: str, path: str, kind: type | tuple, *, allow_empty
     if kind is int:
         if not _is_int(value):
             raise BadRecord(f"wrong_type:{path}")
-        if value < 0:
+        if not 0 <= value <= MAX_COUNT:
             raise BadRecord(f"bad_value:{path}")
     elif not isinstance(value, kind):
         raise BadRecord(f"wrong_type:{path}")
@@ -258,14 +263,24 @@ class Content(NamedTuple):
     nodes: tuple[str, ...] = ()                 # the text nodes, in order, entities unescaped
 
 
+#: A "<" that does not open a complete start or end tag (``<name ...>`` or ``</name>`` with no other
+#: "<" before its ">"). Mastodon's sanitizer writes a "<" of the text as ``&lt;`` and emits no
+#: comments or declarations, but html.parser rescans the rest of the document from each such
+#: "<" (1 MB of ``</`` takes minutes, of ``<a`` longer): they are escaped before parsing, which
+#: keeps parsing linear and leaves real Mastodon HTML unchanged. The lookahead stops at the next
+#: "<", so the substitution itself is linear too.
+_STRAY_LT = re.compile(r"<(?!/?[A-Za-z][^<>]*>)")
+
+
 def parse_content(content: str) -> Content:
-    """Parse a status's HTML with html.parser (lenient: odd HTML gives what it understood)."""
+    """Parse a status's HTML with html.parser (lenient: odd HTML gives what it understood; a "<"
+    that opens no complete tag is text, see ``_STRAY_LT``)."""
     if "<" not in content:  # plain text: nothing to parse, only entities to unescape
         text = html.unescape(content) if "&" in content else content
         return Content(text, [], (text,))
     parser = _ContentParser()
     try:
-        parser.feed(content)
+        parser.feed(_STRAY_LT.sub("&lt;", content))
         parser.close()
     except Exception:  # noqa: BLE001 - keep what the parser understood of odd HTML
         pass
@@ -363,7 +378,8 @@ def instance_from_path(path: str | None) -> str | None:
 
 def canonical_handle(account: dict, instance_domain: str | None) -> str:
     """``username@host`` lowercased (datalake/pseudonyms.py); BadRecord(unknown_instance) when a
-    local account's serving domain is not known."""
+    local account's serving domain is not known, BadRecord(bad_value:account.acct) when the host is
+    not a host name (``../x``, a port, a slash)."""
     try:
         return pseudonyms.canonical_handle(account, instance_domain)
     except pseudonyms.NoHandle as error:
@@ -511,37 +527,79 @@ class Curated(NamedTuple):
     record: dict              # the curated record of docs/data-formats.md
     links_without_host: int   # counted by the curate job
     account_month_missing: bool
+    bad_keys: dict            # kind (tag, link_host, emoji, user, language) -> keys left out (bad_key)
 
 
 def curated_record(status: dict, instance_domain: str | None, pseudonym_key: bytes | None) -> Curated:
-    """Project a validated status into the curated record (docs/data-formats.md)."""
+    """Project a validated status into the curated record (docs/data-formats.md).
+
+    Metric keys that break the bad-key rule (:func:`is_bad_key`) are left out of the record and
+    counted in ``bad_keys``; the status still counts everywhere else. A bad handle gives
+    ``"user": null`` (the status counts for no user), a bad language ``und``."""
     account = status["account"]
     content = parse_content(status["content"])
     links = link_hosts(content)
     month = account_month(account)
+    bad_keys: dict[str, int] = {}
     language = language_code(status)
+    if is_bad_key(language):
+        bad_keys["language"] = 1
+        language = UNKNOWN_LANGUAGE
     handle = canonical_handle(account, instance_domain)
+    if is_bad_key(handle):
+        bad_keys["user"] = 1
     sentiment, score = status_sentiment(language, content)
+    application = application_name(status)
+    if application is not None and is_bad_key(application):
+        bad_keys["application"] = 1
+        application = None
     record = {
         "uri": status_key(status["uri"], pseudonym_key),
         "created_at": normalize_created_at(status["created_at"]),
         "language": language,
-        "user": user_key(handle, pseudonym_key),
+        "user": None if "user" in bad_keys else user_key(handle, pseudonym_key),
         "followers": account["followers_count"],
         "account_month": month,
         "interactions": interactions(status),
-        "link_hosts": links.hosts,
+        "link_hosts": good_keys(links.hosts, "link_host", bad_keys),
         "media_types": media_types(status),
-        "tags": tag_names(status),
-        "emojis": status_emojis(status, content),
+        "tags": good_keys(tag_names(status), "tag", bad_keys),
+        "emojis": good_keys(status_emojis(status, content), "emoji", bad_keys),
         # second wave: from the copy that wins (the home instance's when collected)
-        "application": application_name(status),
-        "author_host": author_host(handle),
+        "application": application,
+        "author_host": None if "user" in bad_keys else author_host(handle),
         **toot_kinds(status),
         "sentiment": sentiment,
         "sentiment_score": score,
     }
-    return Curated(record, links.without_host, month is None)
+    return Curated(record, links.without_host, month is None, bad_keys)
+
+
+#: DESIGN.md "Bad input": a metric key longer than this in UTF-8, or holding a control character,
+#: is left out of its metric (HBase refuses row keys over 32,767 bytes; a key with a NUL or an
+#: escape sequence breaks the readers of the tables), so that no single status can keep a day
+#: out of HBase.
+MAX_KEY_BYTES = 1024
+#: Unicode category Cc is exactly C0 (U+0000-U+001F), DEL and C1 (U+007F-U+009F)
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def is_bad_key(key: str) -> bool:
+    """The key breaks the bad-key rule: over MAX_KEY_BYTES in UTF-8, or a control character (Cc)."""
+    if len(key) > MAX_KEY_BYTES or _CONTROL_CHARACTER.search(key):
+        return True
+    return len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES
+
+
+def good_keys(keys: Iterable[str], kind: str, bad_keys: dict[str, int]) -> list[str]:
+    """``keys`` without the bad ones (:func:`is_bad_key`), which are counted in ``bad_keys[kind]``."""
+    kept = []
+    for key in keys:
+        if is_bad_key(key):
+            bad_keys[kind] = bad_keys.get(kind, 0) + 1
+        else:
+            kept.append(key)
+    return kept
 
 
 def is_origin_copy(uri: str, instance_domain: str | None) -> bool:
@@ -580,12 +638,15 @@ def quarantine_record(reason: str, source: str | None, raw_line: bytes) -> dict:
 
 
 def parse_curated_line(line: bytes | str) -> dict | None:
-    """One curated-zone line → record, or None when it is not a curated record."""
+    """One curated-zone line → record, or None when it is not a curated record. Its ``user`` is a
+    string, or null when the author's handle broke the bad-key rule (the status counts for no user)."""
     try:
         record = json.loads(line)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(record, dict) or not isinstance(record.get("user"), str):
+    if not isinstance(record, dict) or "user" not in record:
+        return None
+    if record["user"] is not None and not isinstance(record["user"], str):  # null: a bad handle
         return None
     return record
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,7 +240,7 @@ def render_configs(mr_framework: str) -> None:
     """Write var/conf/{hadoop,hbase} from the templates in stack/conf, with this machine's paths."""
     java_home, jdk17_opens = java_settings()
     values = {
-        "@VAR@": str(VAR), "@USER@": os.environ.get("USER", "root"),
+        "@VAR@": str(VAR),
         "@HADOOP_CONF_DIR@": str(CONF_DIR / "hadoop"), "@HADOOP_LIB@": str(HADOOP_LIB),
         "@HADOOP_HOME@": str(HADOOP_HOME), "@JAVA_HOME@": java_home,
         "@JDK17_OPENS@": jdk17_opens, "@MR_FRAMEWORK@": mr_framework,
@@ -258,6 +259,76 @@ def render_configs(mr_framework: str) -> None:
 
 def yarn_running() -> bool:
     return BY_NAME["resourcemanager"].pid() is not None
+
+
+# ---------------------------------------------------------------------------- HDFS as an administrator
+
+#: What a cluster administrator sets up in HDFS for YARN and MapReduce with permissions on. Every
+#: job user's client and ApplicationMaster write under the staging dir (<user>/.staging, then
+#: history/done_intermediate/<user>, which the JobHistory server moves to history/done): world-
+#: writable with the sticky bit, so that nobody removes another user's files.
+HDFS_DIRECTORIES = [("/tmp", "1777"), ("/tmp/hadoop-yarn", "1777"), ("/tmp/hadoop-yarn/staging", "1777"),
+                    ("/tmp/hadoop-yarn/staging/history", "1777"),
+                    ("/tmp/hadoop-yarn/staging/history/done_intermediate", "1777"), ("/user", "755")]
+WEBHDFS = "http://127.0.0.1:9870/webhdfs/v1"
+
+
+def webhdfs(method: str, path: str, op: str, user: str | None = None, **params) -> dict:
+    query = {"op": op, **params, **({"user.name": user} if user else {})}
+    request = urllib.request.Request(f"{WEBHDFS}{urllib.parse.quote(path)}?{urllib.parse.urlencode(query)}",
+                                     method=method, data=b"" if method == "PUT" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode("utf-8", "replace")
+        raise StackError(f"HDFS NameNode: {op} {path} as {user or '(anonymous)'} failed: HTTP {error.code} {detail[:300]}")
+    return json.loads(body) if body else {}
+
+
+def lake_service_user_and_root() -> tuple[str, str]:
+    """The HDFS user and lake root the project uses, as its settings read them (stdlib only)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from datalake.settings import ConfigError, Settings
+        try:
+            settings = Settings.from_env()
+        except ConfigError as error:
+            raise StackError(f"the project's configuration is wrong: {error}") from None
+    finally:
+        sys.path.remove(str(ROOT))
+    return settings.hdfs_user, settings.root
+
+
+def prepare_hdfs(service_user: str, lake_root: str) -> list[str]:
+    """As the HDFS superuser (the owner of ``/``, who formatted the NameNode): the directories of
+    :data:`HDFS_DIRECTORIES`, the service user's home ``/user/<name>`` (mode 700: mrjob's files,
+    the pseudonym key's copy for YARN) and the lake root (mode 755), both owned by the service
+    user. Idempotent; returns what it changed."""
+    admin = webhdfs("GET", "/", "GETFILESTATUS")["FileStatus"]["owner"]
+    changed = []
+    wanted = HDFS_DIRECTORIES + [(f"/user/{service_user}", "700"), (lake_root, "755")]
+    for path, mode in wanted:
+        status = _hdfs_status(path, admin)
+        if status is None:
+            webhdfs("PUT", path, "MKDIRS", admin, permission=mode)
+            changed.append(f"created {path}")
+        if status is None or status["permission"] != mode:
+            webhdfs("PUT", path, "SETPERMISSION", admin, permission=mode)
+            changed.append(f"{path} mode {mode}")
+        if path in (f"/user/{service_user}", lake_root) and (status is None or status["owner"] != service_user):
+            webhdfs("PUT", path, "SETOWNER", admin, owner=service_user)
+            changed.append(f"{path} owner {service_user}")
+    return changed
+
+
+def _hdfs_status(path: str, user: str) -> dict | None:
+    try:
+        return webhdfs("GET", path, "GETFILESTATUS", user)["FileStatus"]
+    except StackError as error:
+        if "FileNotFoundException" in str(error):
+            return None
+        raise
 
 
 # ---------------------------------------------------------------------------- start/stop
@@ -414,6 +485,11 @@ def cmd_start(groups: list[str]) -> None:
     total = time.monotonic()
     for service in selected(groups):
         start_service(service)
+    if BY_NAME["namenode"].pid() is not None:
+        user, root = lake_service_user_and_root()
+        changed = prepare_hdfs(user, root)
+        print(f"  HDFS prepared for the lake's user {user} (/tmp, /user/{user}, {root})"
+              + (f": {'; '.join(changed)}" if changed else ": nothing to change"), flush=True)
     print(f"stack ready in {time.monotonic() - total:.1f}s", flush=True)
 
 

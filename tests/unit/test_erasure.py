@@ -274,3 +274,18 @@ def test_a_missing_key_is_a_configuration_error(monkeypatch, capsys):
     monkeypatch.setenv("DATALAKE_PSEUDONYM_KEY_FILE", "/nonexistent/pseudonym.key")
     assert main(["erase", "--handle", "ann@alpha.example", "--dry-run"]) == 2
     assert "error: configuration:" in capsys.readouterr().err
+
+
+def test_hostile_content_is_redacted_in_linear_time():
+    import time
+
+    from privacy.identity import Matcher, Person
+    from privacy.redaction import _redact_anchors
+
+    matcher = Matcher(Person("ann@alpha.example", "k", None))
+    mention = '<a href="https://alpha.example/@ann" class="u-url mention">@<span>ann</span></a>'
+    for bomb in ("<a>" * 300_000, "<a " * 300_000, "<a href=x>" * 100_000 + mention):
+        started = time.monotonic()
+        redacted = _redact_anchors(bomb, matcher)
+        assert time.monotonic() - started < 20, bomb[:10]
+        assert "ann" not in redacted and (f"@{ERASED}</a>" in redacted) == (mention in bomb)

@@ -167,3 +167,66 @@ def test_malformed_corpus_is_quarantined_with_its_reasons_and_odd_records_are_ke
     for odd, expected in ODD_BUT_VALID:
         record = curated[json.loads(odd)["uri"]]
         assert {name: record[name] for name in expected} == expected
+
+
+def test_bad_keys_are_left_out_of_their_metric_and_counted_per_kind(tmp_path):
+    long_host = "h" * 39_990 + ".example"
+    hostile = status(local_id="113500000000000009", uri="https://alpha.example/users/eve/statuses/9", acct="eve",
+                     host="alpha.example", tags=["t" * 2000, "ok"], emojis=["bad\u0000code"],
+                     content="<p>" + link(f"https://{long_host}/") + " " + link("https://fine.example/") + "</p>")
+    nameless = status(local_id="113500000000000010", uri="https://alpha.example/users/x/statuses/10",
+                      acct="x" * 1100, host="alpha.example", language="de")
+    partition = tmp_path / "instance=alpha.example" / "dt=2026-11-18"
+    partition.mkdir(parents=True)
+    (partition / "part-1-2.jsonl").write_bytes(line(hostile) + b"\n" + line(nameless) + b"\n")
+    job = MRCurate(args=["-r", "inline", "--no-conf", "--pseudonymize", "0", str(partition)])
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        curated = {record["uri"]: record for _, record in job.parse_output(job_runner.cat_output())}
+        counters = job_runner.counters()[0]["datalake"]
+    assert {name: value for name, value in counters.items() if name.startswith("bad_key")} == {
+        "bad_key": 4, "bad_key:tag": 1, "bad_key:link_host": 1, "bad_key:emoji": 1, "bad_key:user": 1}
+    assert counters["curated_statuses"] == 2 and "quarantined" not in counters
+    eve = curated["https://alpha.example/users/eve/statuses/9"]
+    assert (eve["tags"], eve["link_hosts"], eve["emojis"], eve["user"]) == (
+        ["ok"], ["fine.example"], [], "eve@alpha.example")
+    assert curated["https://alpha.example/users/x/statuses/10"]["user"] is None
+    assert curated["https://alpha.example/users/x/statuses/10"]["language"] == "de"
+
+
+@pytest.mark.parametrize("runner", ["inline", "local"])
+def test_hostile_corpus_no_crash_each_outcome_as_expected_and_good_records_intact(tmp_path, runner):
+    from tests.fixtures.mapreduce.hostile import HOSTILE, check_outcomes
+
+    good = [line(status(local_id=f"1135000000000001{number:02d}", uri=f"https://alpha.example/users/ok/statuses/{number}",
+                        acct="ok", host="alpha.example", tags=["python"], media=["image"],
+                        content="<p>" + link("https://example.com/") + " 😀</p>")) for number in range(20)]
+
+    def curate(lines):
+        partition = tmp_path / f"run{len(lines)}" / "instance=alpha.example" / "dt=2026-11-18"
+        partition.mkdir(parents=True)
+        (partition / "part-1-2.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+        extra = ["--py-files", package_zip(tmp_path / "py-files")] if runner == "local" else []
+        job = MRCurate(args=["-r", runner, "--no-conf", *extra, "--pseudonymize", "0", str(partition)])
+        with job.make_runner() as job_runner:
+            job_runner.run()
+            output = {"curated": [], "quarantine": []}
+            for directory, record in job.parse_output(job_runner.cat_output()):
+                output[directory].append(record)
+            return output, job_runner.counters()[0]["datalake"]
+
+    # hostile lines spread among the good ones, none first in the file
+    mixed = good[:1] + [value for pair in zip(good[1:], [entry.line for entry in HOSTILE]) for value in pair]
+    mixed += [entry.line for entry in HOSTILE[len(good) - 1:]]
+    output, counters = curate(mixed)
+    figures, problems = check_outcomes(output["quarantine"], output["curated"], counters)
+    assert problems == []
+    assert sum(figures.values()) == len(HOSTILE) >= 50
+    assert counters["raw_lines"] == len(HOSTILE) + len(good)
+    assert counters["raw_lines"] == (counters["quarantined"] + counters["curated_statuses"]
+                                     + counters.get("duplicate_copies", 0) + counters["noindex_copies"])
+    # the good records come out exactly as they do on a day without the hostile ones
+    clean, _ = curate(good)
+    good_uris = {record["uri"] for record in clean["curated"]}
+    assert sorted((r for r in output["curated"] if r["uri"] in good_uris), key=lambda r: r["uri"]) == sorted(
+        clean["curated"], key=lambda r: r["uri"])
