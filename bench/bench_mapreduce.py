@@ -223,15 +223,15 @@ def main(argv=None) -> int:
     curate = report.job("curate")
     metric_jobs = [job for job in report.jobs if job.name != "curate"]
     metric_phase = mr_seconds - curate.wall_seconds
-    from mapreduce.pipeline import CURATE_REDUCERS, DEFAULT_PARALLEL, METRIC_REDUCERS
+    from mapreduce.pipeline import DEFAULT_PARALLEL
 
     print()
     print(f"MapReduce stage vs single-pass Python: {args.statuses} statuses, {args.instances} instances, "
           f"{meta['raw_lines']} raw lines ({meta['raw_bytes'] / 1e6:.0f} MB of JSON, "
           f"{sum(len(paths) for paths in files.values())} gz parts), {os.cpu_count()} cores")
     print(f"framework {report.framework}, metric jobs at once {args.parallel or DEFAULT_PARALLEL.get(report.framework)}, "
-          f"curate reducers {args.curate_reducers or CURATE_REDUCERS}, metric reducers "
-          f"{args.metric_reducers or METRIC_REDUCERS}, extra jobconf {jobconf or '-'}")
+          f"curate reducers {args.curate_reducers or settings.mr_curate_reducers}, metric reducers "
+          f"{args.metric_reducers or settings.mr_metric_reducers}, extra jobconf {jobconf or '-'}")
     print()
     print(f"| {'what':<34} | {'wall s':>7} |")
     print(f"|{'-' * 36}|{'-' * 9}|")

@@ -9,7 +9,8 @@ class MRApps(CuratedFieldsCountJob):
     FIELDS = ("application",)
 
     def keys(self, record):
-        return [records.app_key(record["application"])]
+        key = records.app_key(record["application"])
+        return [key] if key is not None else []  # a bad key (curate counted it): out of this metric
 
 
 if __name__ == "__main__":

@@ -424,8 +424,11 @@ def application_name(status: dict) -> str | None:
     return name.strip() or None
 
 
-def app_key(application: str | None) -> str:
-    """Row key of app_table: the trimmed application name, ``unknown`` when there is none."""
+def app_key(application: str | None) -> str | None:
+    """Row key of app_table: the trimmed application name, ``unknown`` when there is none; None for
+    a name that breaks the bad-key rule (:func:`is_bad_key`): left out of the metric."""
+    if application and is_bad_key(application):
+        return None
     return application or UNKNOWN_APPLICATION
 
 
@@ -551,8 +554,7 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
     sentiment, score = status_sentiment(language, content)
     application = application_name(status)
     if application is not None and is_bad_key(application):
-        bad_keys["application"] = 1
-        application = None
+        bad_keys["application"] = 1  # kept in the record; the apps job leaves it out (app_key)
     record = {
         "uri": status_key(status["uri"], pseudonym_key),
         "created_at": normalize_created_at(status["created_at"]),

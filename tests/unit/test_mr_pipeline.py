@@ -9,7 +9,8 @@ import pytest
 from datalake.settings import Settings
 from mapreduce.__main__ import main
 from mapreduce.hadoop import MapReduceError, _last_error_line
-from mapreduce.pipeline import METRICS, DayReport, JobReport, run_day
+from mapreduce.pipeline import METRICS, run_day
+from mapreduce.report import DayReport, JobReport
 
 
 def test_metrics_are_the_seven_of_the_design_then_the_second_wave():

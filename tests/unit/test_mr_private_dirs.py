@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 from datalake.settings import REPO_ROOT
-from mapreduce.hadoop import PRIVATE_DIRS, owner_alive, owner_tag, private_dir, sweep_private_dirs
+from mapreduce.scratch import PRIVATE_DIRS, owner_alive, owner_tag, private_dir, sweep_private_dirs
 
 
 def _mode(path) -> int:
@@ -31,7 +31,7 @@ def test_the_dir_of_a_killed_process_is_swept_and_others_are_kept(tmp_path):
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(REPO_ROOT)!r})
-        from mapreduce.hadoop import private_dir
+        from mapreduce.scratch import private_dir
         directory = private_dir({str(tmp_path)!r}, "curate")
         (directory / "pseudonym.key").write_bytes(b"secret")
         print(directory, flush=True)

@@ -19,7 +19,7 @@ from hbase.errors import LoadError
 from hbase.loader import LoadReport, MetricReport, TableReport
 from hbase.stage import HBaseReport
 from mapreduce.hadoop import MapReduceError
-from mapreduce.pipeline import DayReport, JobReport, MapReduceReport
+from mapreduce.report import DayReport, JobReport, MapReduceReport
 from privacy.errors import ErasureError
 from privacy.erasure import ErasureReport
 from privacy.reapply import ReapplyReport
