@@ -77,6 +77,8 @@ def test_thrift_restarted_mid_load_then_the_retry_equals_a_clean_load(settings, 
         HBASE_THRIFT_PORT=str(faulted.hbase_port)))
     struck_at = load.wait_for(r"^batch 20 ")
     away = restart_service("thrift")
+    hbase_connection.close()  # the session's connection went with the old server: later tests use it
+    hbase_connection.open()
     code = load.wait()
     print(f"\nThrift restarted at '{struck_at}', away {away:.1f} s; the load ended with code {code}: "
           f"{load.output(1)}")
@@ -87,6 +89,6 @@ def test_thrift_restarted_mid_load_then_the_retry_equals_a_clean_load(settings, 
 
     clean_cells = hbase_dump(clean.hbase_host, clean.hbase_port, clean.table_prefix)
     faulted_cells = hbase_dump(faulted.hbase_host, faulted.hbase_port, faulted.table_prefix)
-    assert sum(len(rows) for rows in clean_cells.values()) > 10_000
+    assert sum(len(rows) for rows in clean_cells.values()) > 9_000
     assert differences(clean_cells, faulted_cells) == []
     assert lake_listing(hdfs_client, faulted.root) == lake_listing(hdfs_client, clean.root)

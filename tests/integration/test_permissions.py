@@ -94,7 +94,7 @@ def _read(client, path: str) -> bytes:
 
 def test_the_namenode_enforces_permissions(settings, other):
     # a plain HDFS user may not write into the superuser's root directory
-    _refused(lambda: other.makedirs(f"/{OTHER_USER}-was-here"))
+    _refused(lambda: other.makedirs(f"/{OTHER_USER}-was-here-{RUN_ID}"))
 
 
 def test_the_lake_belongs_to_the_service_user_with_the_documented_modes(service, hdfs_client, collected_day):
