@@ -12,7 +12,8 @@ from pathlib import Path
 
 from datalake.lake import layout
 from datalake.settings import Secret
-from mapreduce.hadoop import PRIVATE_DIRS, job_options
+from mapreduce.hadoop import job_options
+from mapreduce.scratch import PRIVATE_DIRS
 from mapreduce.pipeline import run_day
 from tests.faults.tools import Watched, python_command, subprocess_env
 from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs

@@ -20,7 +20,8 @@ import urllib.request
 import pytest
 from hdfs import HdfsError, InsecureClient
 
-from collection.collector import collect_all, day_interval
+import collection
+from collection.collector import RunOptions
 from collection.standin import Federation
 from privacy.erasure import erase_handle
 from datalake.lake import ANALYTIC_ZONES, PRIVATE_ZONES, layout, list_files
@@ -68,7 +69,7 @@ def collected_day(service, federation):
     """DAY1 through every stage as the service user: collect, curate + metrics, HBase load."""
     with federation.serve() as running:
         settings = service.with_overrides(instances=tuple(running.urls.values()))
-        collect_all(settings, *day_interval(DAY1), part_size=25)
+        collection.run(settings, [DAY1], options=RunOptions.from_settings(settings, part_size=25)).raise_for_failures()
     report = run_day(service, DAY1)
     assert all(job.status == "succeeded" for job in report.jobs) and report.curated > 0
     load_day(service, DAY1)
@@ -166,7 +167,8 @@ def test_a_day_on_yarn_as_the_service_user(service, federation, hdfs_client):
     /tmp/hadoop-yarn/staging for a user that is not the superuser, mrjob under /user/<name>."""
     settings = service.with_overrides(mr_framework="yarn")
     with federation.serve() as running:
-        collect_all(settings.with_overrides(instances=tuple(running.urls.values())), *day_interval(DAY2), part_size=50)
+        settings = settings.with_overrides(instances=tuple(running.urls.values()))
+        collection.run(settings, [DAY2], options=RunOptions.from_settings(settings, part_size=50)).raise_for_failures()
     report = run_day(settings, DAY2, metrics=["languages"])
     assert [job.status for job in report.jobs] == ["succeeded", "succeeded"]
     for job in report.jobs:
