@@ -503,7 +503,24 @@ def sentiment_score(text: str) -> float:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         _ANALYZER = SentimentIntensityAnalyzer()
-    return _ANALYZER.polarity_scores(text)["compound"]
+    return _ANALYZER.polarity_scores(_within_budget(text, _ANALYZER.emojis))["compound"]
+
+
+#: VADER replaces each emoji by its description (two to five words) before scoring: an emoji costs
+#: this many words of SENTIMENT_MAX_WORDS (100,000 emojis would take hours).
+EMOJI_WORDS = 4
+
+
+def _within_budget(text: str, emojis) -> str:
+    """The leading words of ``text`` that VADER reads as at most SENTIMENT_MAX_WORDS words, emojis
+    counted as EMOJI_WORDS each; ``text`` unchanged when it fits."""
+    cost, kept = 0, []
+    for word in text.split():
+        cost += 1 + EMOJI_WORDS * sum(1 for character in word if character in emojis)
+        if cost > SENTIMENT_MAX_WORDS:
+            return " ".join(kept)
+        kept.append(word)
+    return text
 
 
 def sentiment_label(score: float) -> str:
