@@ -31,6 +31,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -277,6 +278,8 @@ class Service:
     prepare: Callable[["Service"], None] | None = None
     #: asks the service to stop itself (with whatever it manages) before it is signalled
     stop_command: Callable[[], list[str]] | None = None
+    #: services (of a parallel start) that must answer before this one starts
+    after: tuple[str, ...] = ()
 
     @property
     def data_dir(self) -> Path:
@@ -375,6 +378,8 @@ class Profile:
     after_stop: Callable[[], None] = lambda: None
     #: stop order by name; default: the reverse of the start order
     stop_order: tuple[str, ...] = ()
+    #: start services at once as soon as what they come ``after`` answers (else one by one)
+    parallel: bool = False
     epilog: str = ""
     #: where the logs are, as the start announces it
     logs: str = ""
@@ -609,7 +614,10 @@ def stop_service(service: Service, timeout: float = 45.0) -> None:
                                stdin=subprocess.DEVNULL, env=service_env(service), cwd=service.data_dir)
             except subprocess.TimeoutExpired:
                 pass
-        _wait_gone(pid, timeout)
+        # it has done its part once it stops listening (its JVM may then wait on a stray thread)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(port_open(port, service.host) for port in service.ports):
+            time.sleep(0.5)
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -647,11 +655,50 @@ def cmd_start(groups: list[str], profile: Profile | None = None) -> None:
     profile.render(groups)
     print(f"starting {', '.join(groups)} (logs in {profile.logs})", flush=True)
     total = time.monotonic()
-    for service in profile.selected(groups):
-        start_service(service)
+    start_services(profile.selected(groups), profile.parallel)
     for line in profile.after_start():
         print(line, flush=True)
     print(f"{profile.name} ready in {time.monotonic() - total:.1f}s", flush=True)
+
+
+class _NotStarted(StackError):
+    """A service left alone because one it comes after did not start."""
+
+
+def start_services(services: list[Service], parallel: bool) -> None:
+    """Start ``services`` in order, or (``parallel``) each in its own thread once those it comes
+    after answer; a failure is the StackError of the first service that failed by itself."""
+    if not parallel:
+        for service in services:
+            start_service(service)
+        return
+    answered = {service.name: threading.Event() for service in services}
+    failures: dict[str, StackError] = {}
+
+    def start(service: Service) -> None:
+        try:
+            for name in service.after:
+                if name in answered:
+                    answered[name].wait()
+                if name in failures:
+                    raise _NotStarted(f"{service.title}: not started because {name} did not start")
+            start_service(service)
+        except StackError as error:
+            failures[service.name] = error
+        except Exception as error:  # noqa: BLE001 - reported as the service's failure, not a lost thread
+            failures[service.name] = StackError(f"{service.title}: {type(error).__name__}: {error}")
+        finally:
+            answered[service.name].set()
+
+    threads = [threading.Thread(target=start, args=(service,), name=service.name, daemon=True) for service in services]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        causes = [failures[service.name] for service in services
+                  if service.name in failures and not isinstance(failures[service.name], _NotStarted)]
+        raise (causes or list(failures.values()))[0]
 
 
 def cmd_stop(groups: list[str], profile: Profile | None = None) -> None:
@@ -816,6 +863,8 @@ def cluster_overrides(node: Node | None) -> dict[str, dict[str, str | None]]:
         "mapred-site.xml": {
             "mapreduce.jobhistory.address": jhs.address("rpc"), "mapreduce.jobhistory.webapp.address": jhs.address("http"),
             "mapreduce.jobhistory.admin.address": jhs.address("admin"), "mapreduce.jobhistory.bind-host": jhs.host,
+            # on two shared cores a slow task is the machine, not the node: a second attempt only adds load
+            "mapreduce.map.speculative": "false", "mapreduce.reduce.speculative": "false",
         },
         # one container per NodeManager heartbeat, so that a job's containers spread over the nodes
         "capacity-scheduler.xml": {"yarn.scheduler.capacity.per-node-heartbeat.multiple-assignments-enabled": "false"},
@@ -859,9 +908,16 @@ def cluster_overrides(node: Node | None) -> dict[str, dict[str, str | None]]:
     return site
 
 
+#: which roles a role's nodes wait for in a parallel start
+CLUSTER_AFTER = {"datanode": ("namenode",), "nodemanager": ("resourcemanager",), "historyserver": ("namenode",),
+                 "hmaster": ("zookeeper", "datanode"), "regionserver": ("zookeeper", "datanode"),
+                 "thrift": ("zookeeper",)}
+
+
 def _cluster_service(node: Node) -> Service:
     nn, rm, master = cluster_node("namenode"), cluster_node("resourcemanager"), cluster_node("hmaster")
-    where = dict(host=node.host, heap=node.heap, home=node.home)
+    after = tuple(other.name for role in CLUSTER_AFTER.get(node.role, ()) for other in cluster_nodes(role))
+    where = dict(host=node.host, heap=node.heap, home=node.home, after=after)
     ports = list(node.ports.values())
     if node.role == "namenode":
         return hadoop_service(node.name, f"NameNode {node.name} ({node.host})", "namenode", NAMENODE_CLASS, ports,
@@ -987,7 +1043,7 @@ CLUSTER_GROUPS = {"hdfs": ["namenode", "datanode1", "datanode2"],
                   "hbase": ["zookeeper", "hmaster", "regionserver1", "regionserver2", "thrift"]}
 CLUSTER = Profile(
     name="cluster", title="the multi-node cluster", groups=CLUSTER_GROUPS, render=render_cluster,
-    after_start=_cluster_after_start, logs=f"{CLUSTER_DIR}/<node>/log",
+    after_start=_cluster_after_start, logs=f"{CLUSTER_DIR}/<node>/log", parallel=True,
     services=[_cluster_service(node) for node in CLUSTER_NODES],
     # the master shuts its region servers down (`HMaster stop`), before ZooKeeper and HDFS go
     stop_order=("thrift", "hmaster", "regionserver2", "regionserver1", "zookeeper", "historyserver",
@@ -1009,7 +1065,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (("start", "start services and wait until they answer (idempotent)"),
                        ("stop", "stop the services this stack started"),
                        ("status", "show which services run and answer; exit 1 if any does not"),
-                       ("render", "only write the configuration files (var/conf, or var/cluster/*/conf)")):
+                       ("render", "only write the configuration files (var/conf, or var/cluster/*/conf)"),
+                       ("stopped", "print the names of the services that do not run, one a line")):
         command = sub.add_parser(name, help=text, description=text)
         command.add_argument("groups", nargs="*", metavar="GROUP",
                              help=f"any of {', '.join(ALL_GROUPS)} (default: all); with the cluster also "
@@ -1031,6 +1088,10 @@ def main(argv: list[str] | None = None) -> int:
             if profile is CLUSTER:
                 print("\n".join(cluster_summary()))
             return status
+        elif args.command == "stopped":
+            for service in profile.selected(groups):
+                if service.pid() is None:
+                    print(service.name)
         elif profile is CLUSTER:
             render_cluster()
         else:

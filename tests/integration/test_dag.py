@@ -18,19 +18,21 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import happybase
 import pytest
 
 from collection.standin import Federation
 from tests.conftest import RUN_ID
 from tests.integration import expected_metrics
 from tests.integration.airflow_harness import AirflowServer, airflow_env, dags_test, migrate_db
+from tests.integration.dag_checks import DOMAINS
+from tests.integration.dag_checks import assert_cells_match as _assert_cells_match
+from tests.integration.dag_checks import drop_tables as _drop_tables
+from tests.integration.dag_checks import dump_tables as _dump
+from tests.integration.dag_checks import lake_env as _lake_env
+from tests.integration.dag_checks import served as _served
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 DAY1, DAY2 = TODAY - dt.timedelta(days=2), TODAY - dt.timedelta(days=1)
-DOMAINS = ("alpha.example", "beta.example", "gamma.example")
-TABLES = ("language_table", "user_table", "croissance_table", "url_table", "toot_with_media_table",
-          "tag_table", "emoji_table")
 SCREENSHOTS = Path(os.environ.get("DATALAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
 
 
@@ -44,55 +46,6 @@ def running(federation):
     now = dt.datetime.combine(TODAY, dt.time(0, 5), tzinfo=dt.timezone.utc)
     with federation.serve(now=now) as servers:
         yield servers
-
-
-def _lake_env(settings, name: str) -> dict[str, str]:
-    """The environment that points a run at this test's own lake root and HBase tables."""
-    return {"DATALAKE_ROOT": f"{settings.root}-{name}", "HBASE_TABLE_PREFIX": f"{settings.table_prefix}{name}",
-            "DATALAKE_PSEUDONYMIZE": "1", "DATALAKE_MR_FRAMEWORK": os.environ.get("DATALAKE_E2E_MR_FRAMEWORK", "local")}
-
-
-def _dump(settings, prefix: str) -> dict:
-    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=prefix)
-    try:
-        existing = {name.decode() for name in connection.tables()}
-        return {table: dict(connection.table(table).scan()) if table in existing else {} for table in TABLES}
-    finally:
-        connection.close()
-
-
-def _drop_tables(settings, prefix: str) -> None:
-    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=prefix)
-    try:
-        for name in connection.tables():
-            connection.delete_table(name, disable=True)
-    finally:
-        connection.close()
-
-
-def _served(federation, domains, day) -> dict[str, list[bytes]]:
-    return {domain: federation.raw_statuses(domain, day) for domain in domains}
-
-
-def _assert_cells_match(actual: dict, expected: dict) -> None:
-    for table in TABLES:
-        got_rows, want_rows = actual[table], expected.get(table, {})
-        assert set(got_rows) == set(want_rows), f"{table}: rows differ: " \
-            f"missing {sorted(set(want_rows) - set(got_rows))[:5]}, extra {sorted(set(got_rows) - set(want_rows))[:5]}"
-        for row, want in want_rows.items():
-            got = {column: value for column, value in got_rows[row].items()
-                   if column.startswith(b"daily:") or column in (b"data:count", b"data:followers", b"data:toots",
-                                                                 b"data:engagement_rate")}
-            if table == "user_table":
-                got = {column: _user_cell(value) if column.startswith(b"daily:") else value
-                       for column, value in got.items()}
-            assert got == want, f"{table} row {row!r}"
-
-
-def _user_cell(value: bytes) -> dict:
-    cell = json.loads(value)
-    return {"followers": cell["followers"], "toots": cell["toots"], "interactions": cell["interactions"],
-            "engagement_rate": format(cell["engagement_rate"], ".6f")}
 
 
 @pytest.fixture(scope="module")
