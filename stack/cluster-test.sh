@@ -25,4 +25,6 @@ python stack/stackctl.py --profile cluster start
 . var/cluster/env.sh
 
 echo "== cluster tests"
-python -m pytest "${@:-tests/cluster}" ${CI:+-p no:cacheprovider} -v --durations=10
+# the quick checks of every node first, then the DAG over two days with its faults
+[ $# -gt 0 ] || set -- tests/cluster/test_cluster_smoke.py tests/cluster/test_cluster_dag.py
+python -m pytest "$@" ${CI:+-p no:cacheprovider} -v --durations=10

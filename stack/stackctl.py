@@ -211,22 +211,17 @@ def historyserver_ready(http: str) -> Probe:
     return probe
 
 
-def hbase_ready(master_http: str) -> Probe:
-    """Standalone HBase: the master is active and counts its in-process region server."""
+def hbase_ready(master_http: str, region_servers: int = 1) -> Probe:
+    """The master is active and counts ``region_servers`` live region servers (standalone HBase:
+    the one in its own JVM)."""
     def probe():
         server = master_server(master_http)
         if str(server.get("tag.isActiveMaster")).lower() != "true":
             return "master not active yet"
-        if server.get("numRegionServers", 0) < 1:
-            return "no region server yet"
+        if server.get("numRegionServers", 0) < region_servers:
+            return "no region server yet" if region_servers == 1 else \
+                f"{server.get('numRegionServers', 0)} of {region_servers} region servers live"
         return None
-    return probe
-
-
-def master_answers(master_http: str) -> Probe:
-    """A distributed HBase master: its JMX answers (it becomes active once a region server joins)."""
-    def probe():
-        return None if master_server(master_http) else "master JMX has no Server bean yet"
     return probe
 
 
@@ -500,6 +495,8 @@ def likely_cause(service: Service) -> str:
         return "the JVM ran out of memory"
     if "ClassNotFoundException" in text or "NoClassDefFoundError" in text:
         return "a class is missing from the jars (run `make setup` again)"
+    if "ServerNotRunningYetException" in text or "PleaseHoldException" in text:
+        return "the HBase master is not initialized yet (its own log says why: waiting for region servers, HDFS...)"
     if "Incompatible clusterIDs" in text:
         return (f"its data belongs to an earlier format of the NameNode: delete {service.data_dir} "
                 "(its blocks are lost with the old namespace anyway)")
@@ -667,13 +664,13 @@ class _NotStarted(StackError):
 
 def start_services(services: list[Service], parallel: bool) -> None:
     """Start ``services`` in order, or (``parallel``) each in its own thread once those it comes
-    after answer; a failure is the StackError of the first service that failed by itself."""
+    after answer; a failure is the StackError of the service that failed first by itself."""
     if not parallel:
         for service in services:
             start_service(service)
         return
     answered = {service.name: threading.Event() for service in services}
-    failures: dict[str, StackError] = {}
+    failures: dict[str, StackError] = {}  # in the order they happened
 
     def start(service: Service) -> None:
         try:
@@ -696,8 +693,7 @@ def start_services(services: list[Service], parallel: bool) -> None:
     for thread in threads:
         thread.join()
     if failures:
-        causes = [failures[service.name] for service in services
-                  if service.name in failures and not isinstance(failures[service.name], _NotStarted)]
+        causes = [error for error in failures.values() if not isinstance(error, _NotStarted)]
         raise (causes or list(failures.values()))[0]
 
 
@@ -837,7 +833,9 @@ def cluster_overrides(node: Node | None) -> dict[str, dict[str, str | None]]:
     """
     nn, rm, jhs, zk = (cluster_node(name) for name in ("namenode", "resourcemanager", "historyserver", "zookeeper"))
     site = {
-        "core-site.xml": {"fs.defaultFS": f"hdfs://{nn.address('rpc')}"},
+        "core-site.xml": {"fs.defaultFS": f"hdfs://{nn.address('rpc')}",
+                          # clients (HBase, YARN, jobs) ride out a NameNode restart instead of failing after 10 s
+                          "ipc.client.connect.max.retries": "90"},
         "hdfs-site.xml": {
             "dfs.replication": "2",
             "dfs.namenode.rpc-address": nn.address("rpc"), "dfs.namenode.rpc-bind-host": nn.host,
@@ -908,10 +906,11 @@ def cluster_overrides(node: Node | None) -> dict[str, dict[str, str | None]]:
     return site
 
 
-#: which roles a role's nodes wait for in a parallel start
+#: which roles a role's nodes wait for in a parallel start (the master answers once both region
+#: servers, started beside it, joined it)
 CLUSTER_AFTER = {"datanode": ("namenode",), "nodemanager": ("resourcemanager",), "historyserver": ("namenode",),
                  "hmaster": ("zookeeper", "datanode"), "regionserver": ("zookeeper", "datanode"),
-                 "thrift": ("zookeeper",)}
+                 "thrift": ("hmaster",)}
 
 
 def _cluster_service(node: Node) -> Service:
@@ -941,7 +940,8 @@ def _cluster_service(node: Node) -> Service:
                              props=["-Dzookeeper.admin.enableServer=false"], **where)
     if node.role == "hmaster":
         return hbase_service(node.name, f"HBase master {node.name} ({node.host})", HMASTER_CLASS, ["start"], ports,
-                             master_answers(master.address("http")), with_hadoop_conf=True, stop_args=["stop"], **where)
+                             hbase_ready(master.address("http"), len(cluster_nodes("regionserver"))),
+                             with_hadoop_conf=True, stop_args=["stop"], **where)
     if node.role == "regionserver":
         return hbase_service(node.name, f"RegionServer {node.name} ({node.host})", REGIONSERVER_CLASS, ["start"],
                              ports, regionserver_ready(master.address("http"), node.host), with_hadoop_conf=True,

@@ -6,14 +6,34 @@ tests/integration/expected_metrics.py computed independently from what the stand
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 
 import happybase
+import pytest
 
+from collection.standin import Federation
+
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+DAY1, DAY2 = TODAY - dt.timedelta(days=2), TODAY - dt.timedelta(days=1)
 DOMAINS = ("alpha.example", "beta.example", "gamma.example")
 TABLES = ("language_table", "user_table", "croissance_table", "url_table", "toot_with_media_table",
           "tag_table", "emoji_table")
+
+
+@pytest.fixture(scope="module")
+def federation():
+    """Two days of three stand-in instances (import the fixture into a test module to use it)."""
+    return Federation(seed=2026, domains=DOMAINS, start=DAY1, days=2, statuses_per_day=150, accounts_per_instance=25)
+
+
+@pytest.fixture(scope="module")
+def running(federation):
+    """The federation served, its clock just after the end of DAY2."""
+    now = dt.datetime.combine(TODAY, dt.time(0, 5), tzinfo=dt.timezone.utc)
+    with federation.serve(now=now) as servers:
+        yield servers
 
 
 def lake_env(settings, name: str, framework: str | None = None) -> dict[str, str]:

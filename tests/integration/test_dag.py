@@ -20,32 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from collection.standin import Federation
 from tests.conftest import RUN_ID
 from tests.integration import expected_metrics
 from tests.integration.airflow_harness import AirflowServer, airflow_env, dags_test, migrate_db
-from tests.integration.dag_checks import DOMAINS
+from tests.integration.dag_checks import DAY1, DAY2, DOMAINS, federation, running  # noqa: F401 - fixtures
 from tests.integration.dag_checks import assert_cells_match as _assert_cells_match
 from tests.integration.dag_checks import drop_tables as _drop_tables
 from tests.integration.dag_checks import dump_tables as _dump
 from tests.integration.dag_checks import lake_env as _lake_env
 from tests.integration.dag_checks import served as _served
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
-DAY1, DAY2 = TODAY - dt.timedelta(days=2), TODAY - dt.timedelta(days=1)
 SCREENSHOTS = Path(os.environ.get("DATALAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
-
-
-@pytest.fixture(scope="module")
-def federation():
-    return Federation(seed=2026, domains=DOMAINS, start=DAY1, days=2, statuses_per_day=150, accounts_per_instance=25)
-
-
-@pytest.fixture(scope="module")
-def running(federation):
-    now = dt.datetime.combine(TODAY, dt.time(0, 5), tzinfo=dt.timezone.utc)
-    with federation.serve(now=now) as servers:
-        yield servers
 
 
 @pytest.fixture(scope="module")
