@@ -913,10 +913,16 @@ CLUSTER_AFTER = {"datanode": ("namenode",), "nodemanager": ("resourcemanager",),
                  "thrift": ("hmaster",)}
 
 
+#: JVM flags of every cluster daemon: twelve JVMs share two cores with the stack and the jobs, so
+#: the serial collector (no GC threads) and the C1 compiler only (much less JIT work at start)
+CLUSTER_JVM_OPTS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+
+
 def _cluster_service(node: Node) -> Service:
     nn, rm, master = cluster_node("namenode"), cluster_node("resourcemanager"), cluster_node("hmaster")
     after = tuple(other.name for role in CLUSTER_AFTER.get(node.role, ()) for other in cluster_nodes(role))
-    where = dict(host=node.host, heap=node.heap, home=node.home, after=after)
+    where = dict(host=node.host, heap=node.heap, home=node.home, after=after,
+                 env={"HADOOP_OPTS": " ".join(CLUSTER_JVM_OPTS)})
     ports = list(node.ports.values())
     if node.role == "namenode":
         return hadoop_service(node.name, f"NameNode {node.name} ({node.host})", "namenode", NAMENODE_CLASS, ports,
@@ -933,23 +939,23 @@ def _cluster_service(node: Node) -> Service:
     if node.role == "historyserver":
         return hadoop_service(node.name, f"JobHistory server {node.name} ({node.host})", "historyserver",
                               HISTORYSERVER_CLASS, ports, historyserver_ready(node.address("http")), **where)
+    jvm = dict(props=CLUSTER_JVM_OPTS, **where)
     if node.role == "zookeeper":  # ZooKeeper's own server (HBase's jars), not one HBase manages
         return hbase_service(node.name, f"ZooKeeper {node.name} ({node.host})", ZOOKEEPER_CLASS,
                              [str(node.home / "conf" / "zookeeper" / "zoo.cfg")], ports,
                              zookeeper_ready(node.host, node.ports["client"]),
-                             props=["-Dzookeeper.admin.enableServer=false"], **where)
+                             **{**jvm, "props": (*CLUSTER_JVM_OPTS, "-Dzookeeper.admin.enableServer=false")})
     if node.role == "hmaster":
         return hbase_service(node.name, f"HBase master {node.name} ({node.host})", HMASTER_CLASS, ["start"], ports,
                              hbase_ready(master.address("http"), len(cluster_nodes("regionserver"))),
-                             with_hadoop_conf=True, stop_args=["stop"], **where)
+                             with_hadoop_conf=True, stop_args=["stop"], **jvm)
     if node.role == "regionserver":
         return hbase_service(node.name, f"RegionServer {node.name} ({node.host})", REGIONSERVER_CLASS, ["start"],
-                             ports, regionserver_ready(master.address("http"), node.host), with_hadoop_conf=True,
-                             **where)
+                             ports, regionserver_ready(master.address("http"), node.host), with_hadoop_conf=True, **jvm)
     if node.role == "thrift":
         return hbase_service(node.name, f"HBase Thrift server {node.name} ({node.host})", THRIFT_CLASS,
                              ["-b", node.host, "-p", str(node.ports["thrift"]), "-threadpool", "start"], ports,
-                             thrift_ready(node.host, node.ports["thrift"]), **where)
+                             thrift_ready(node.host, node.ports["thrift"]), **jvm)
     raise ValueError(f"unknown role {node.role}")
 
 
