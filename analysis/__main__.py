@@ -11,9 +11,18 @@ import logging
 import sys
 from pathlib import Path
 
+from datalake.cli_types import iso_date
 from datalake.settings import ConfigError, Settings
 
 DEFAULT_OUTPUT_DIR = "out/analysis"
+SQL_DESCRIPTION = """\
+Run one SQL statement with DuckDB over the Parquet copy of the curated zone
+(curated/statuses_parquet/dt=DAY/part-*.parquet under DATALAKE_ROOT, read through WebHDFS at
+DATALAKE_WEBHDFS_URL), exposed as the view `statuses`: one row per status, the columns of
+docs/data-formats.md plus dt (DATE, the day of the partition). Timestamps are in UTC.
+
+Exit status: 0 done, 1 DuckDB refused the query (its message is printed), 2 no partition for
+the days, HDFS not reachable, or bad usage."""
 
 
 def _parser(settings: Settings | None) -> argparse.ArgumentParser:
@@ -46,6 +55,22 @@ def _parser(settings: Settings | None) -> argparse.ArgumentParser:
 
     summary = commands.add_parser("summary", help="print the text summary of the HBase tables (no notebook)")
     hbase_options(summary)
+
+    sql = commands.add_parser(
+        "sql", help="SQL (DuckDB) over the Parquet curated zone, as the view `statuses`",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=SQL_DESCRIPTION,
+        epilog='examples:\n'
+               '  python -m analysis sql "SELECT language, count(*) AS statuses FROM statuses '
+               'GROUP BY ALL ORDER BY 2 DESC" --from 2026-11-18 --to 2026-11-18\n'
+               '  python -m analysis sql "SELECT hour(created_at) AS hour, count(*) FROM statuses '
+               'GROUP BY ALL ORDER BY 1" --csv')
+    sql.add_argument("query", metavar="SQL", help="the statement, e.g. \"SELECT count(*) FROM statuses\"")
+    sql.add_argument("--from", dest="first", type=iso_date, metavar="YYYY-MM-DD",
+                     help="first day (default: the first partition)")
+    sql.add_argument("--to", dest="last", type=iso_date, metavar="YYYY-MM-DD",
+                     help="last day (default: the last partition)")
+    sql.add_argument("--csv", action="store_true", help="print CSV with a header line instead of a table")
     return parser
 
 
@@ -58,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser(settings).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("papermill", "traitlets", "nbconvert", "matplotlib", "PIL"):
+    for noisy in ("papermill", "traitlets", "nbconvert", "matplotlib", "PIL", "hdfs"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     if config_error is not None:
         print(f"analysis: configuration error: {config_error}", file=sys.stderr)
@@ -66,11 +91,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from analysis.hbase_frames import AnalysisError
     from analysis.runner import NotebookError
+    from analysis.sql import QueryError
 
     try:
         if args.command == "summary":
             return _summary(args)
+        if args.command == "sql":
+            return _sql(args, settings)
         return _run(args)
+    except QueryError as exc:
+        print(f"analysis sql: error: {exc}", file=sys.stderr)
+        return 1
     except NotebookError as exc:
         print(f"analysis: error: {exc}", file=sys.stderr)
         return 1
@@ -84,6 +115,20 @@ def _summary(args) -> int:
     from analysis.summary import summarize
 
     print(summarize(load_frames(args.host, args.port, args.table_prefix), markdown=False))
+    return 0
+
+
+def _sql(args, settings: Settings) -> int:
+    from analysis.sql import format_csv, format_table, run_query
+
+    if args.first and args.last and args.first > args.last:
+        print(f"analysis sql: error: --from {args.first} is after --to {args.last}", file=sys.stderr)
+        return 2
+    result = run_query(settings, args.query, args.first, args.last)
+    if args.csv:
+        sys.stdout.write(format_csv(result))
+    else:
+        print(format_table(result))
     return 0
 
 

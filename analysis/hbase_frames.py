@@ -21,11 +21,13 @@ import datetime as dt
 import json
 import logging
 import re
-import socket
 from dataclasses import dataclass, field
 
 import happybase
 import pandas as pd
+
+from datalake import hbase_connection
+from datalake.errors import DatalakeError
 from thriftpy2.thrift import TException
 from thriftpy2.transport import TTransportException
 
@@ -39,9 +41,17 @@ COUNT_TABLES: dict[str, str] = {
     "emoji_table": "emoji",
     "toot_with_media_table": "media",
     "croissance_table": "month",
+    "app_table": "app",
+    "hour_table": "hour",
+    "toot_kind_table": "kind",
+    "instance_table": "instance",
+    "sentiment_table": "sentiment",
 }
 USER_TABLE = "user_table"
 ALL_TABLES = (*COUNT_TABLES, USER_TABLE)
+#: which days are whole (DESIGN.md): row key <dt>, data:complete "1" / "0". Built by the collection
+#: side; without it (or without a day's row) a day's completeness is unknown and nothing is marked.
+DAY_TABLE = "day_table"
 
 USER_COLUMNS = ("followers", "toots", "engagement_rate")
 USER_DAILY_COLUMNS = ("followers", "toots", "interactions", "engagement_rate")
@@ -51,7 +61,7 @@ DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SCAN_BATCH_SIZE = 1000
 
 
-class AnalysisError(Exception):
+class AnalysisError(DatalakeError):
     """The analysis could not read HBase or run; the message says what failed and what to do."""
 
 
@@ -99,10 +109,23 @@ class LakeFrames:
     users: UserFrames
     source: str = ""  # "HBase Thrift at host:port, table prefix 'p'"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    apps: TableFrames = field(default_factory=lambda: empty_count_frames("app_table", "app"))
+    hours: TableFrames = field(default_factory=lambda: empty_count_frames("hour_table", "hour"))
+    kinds: TableFrames = field(default_factory=lambda: empty_count_frames("toot_kind_table", "kind"))
+    instances: TableFrames = field(default_factory=lambda: empty_count_frames("instance_table", "instance"))
+    sentiment: TableFrames = field(default_factory=lambda: empty_count_frames("sentiment_table", "sentiment"))
+    #: day_table as [day, complete] (bool); only the days that have a readable data:complete cell
+    days: pd.DataFrame = field(default_factory=lambda: _days_frame([]))
 
     def tables(self) -> dict[str, TableFrames | UserFrames]:
         return {frames.table: frames for frames in
-                (self.languages, self.tags, self.domains, self.emojis, self.media, self.growth, self.users)}
+                (self.languages, self.tags, self.domains, self.emojis, self.media, self.growth, self.users,
+                 self.apps, self.hours, self.kinds, self.instances, self.sentiment)}
+
+    @property
+    def incomplete_days(self) -> list[pd.Timestamp]:
+        """The days day_table marks incomplete (data:complete = 0); a day it does not know is not one."""
+        return sorted(self.days.loc[~self.days["complete"], "day"])
 
     @property
     def missing_tables(self) -> list[str]:
@@ -114,28 +137,12 @@ class LakeFrames:
 
 
 def describe_target(host: str, port: int, table_prefix: str) -> str:
-    prefix = f"table prefix {table_prefix!r}" if table_prefix else "no table prefix"
-    return f"HBase Thrift at {host}:{port} ({prefix})"
+    return hbase_connection.describe_target(host, port, table_prefix)
 
 
 def connect(host: str, port: int, table_prefix: str = "", timeout_s: float = 60.0) -> happybase.Connection:
-    """An open happybase connection, or an AnalysisError saying HBase is not reachable.
-
-    ``table_prefix`` "" means no prefix (happybase would otherwise name tables ``_name``).
-    ``timeout_s`` bounds every Thrift call, so a hung server fails instead of blocking forever.
-    """
-    target = describe_target(host, port, table_prefix)
-    try:
-        connection = happybase.Connection(host, int(port), timeout=int(timeout_s * 1000), autoconnect=True,
-                                          table_prefix=table_prefix or None)
-        connection.tables()  # the first real call: proves the server speaks Thrift
-    except (TTransportException, TException, OSError, socket.timeout) as exc:
-        detail = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
-        raise AnalysisError(
-            f"cannot reach {target}: {detail}. Start the local stack with "
-            "`make start` (or check `make status`), or point HBASE_THRIFT_HOST / HBASE_THRIFT_PORT at a "
-            "running HBase Thrift server.") from exc
-    return connection
+    """An open happybase connection, or an AnalysisError saying HBase is not reachable."""
+    return hbase_connection.open_hbase(host, port, table_prefix, timeout_s, error=AnalysisError)
 
 
 def load_frames(host: str, port: int, table_prefix: str = "", timeout_s: float = 60.0) -> LakeFrames:
@@ -155,6 +162,7 @@ def read_frames(connection: happybase.Connection, source: str = "") -> LakeFrame
     for table, key in COUNT_TABLES.items():
         count_frames[table] = read_count_table(connection, table, key, existing=existing, notes=notes)
     users = read_user_table(connection, existing=existing, notes=notes)
+    days = read_day_table(connection, existing=existing, notes=notes)
     missing = [name for name in ALL_TABLES if name not in existing]
     if missing:
         notes.insert(0, f"table(s) not found in HBase: {', '.join(missing)} (has the loader run for any day?)")
@@ -164,7 +172,10 @@ def read_frames(connection: happybase.Connection, source: str = "") -> LakeFrame
         languages=count_frames["language_table"], tags=count_frames["tag_table"],
         domains=count_frames["url_table"], emojis=count_frames["emoji_table"],
         media=count_frames["toot_with_media_table"], growth=count_frames["croissance_table"],
-        users=users, source=source, notes=tuple(notes))
+        users=users, source=source, notes=tuple(notes), apps=count_frames["app_table"],
+        hours=count_frames["hour_table"], kinds=count_frames["toot_kind_table"],
+        instances=count_frames["instance_table"], sentiment=count_frames["sentiment_table"],
+        days=days)
 
 
 def _existing_tables(connection: happybase.Connection) -> set[str]:
@@ -331,3 +342,30 @@ def _user_daily(rows: list[tuple]) -> pd.DataFrame:
          "engagement_rate": "float64"})
     frame["day"] = _days(frame["day"])
     return frame.sort_values(["day", "user"], kind="stable").reset_index(drop=True)
+
+
+def read_day_table(connection: happybase.Connection, existing: set[str] | None = None,
+                   notes: list[str] | None = None) -> pd.DataFrame:
+    """``day_table`` as [day, complete]: row key ``<dt>``, ``data:complete`` ``1`` (whole) or ``0``.
+    No table, a row without the cell, or another value: the day is not listed (its completeness unknown)."""
+    notes = [] if notes is None else notes
+    existing = _existing_tables(connection) if existing is None else existing
+    if DAY_TABLE not in existing:
+        return _days_frame([])
+    rows = []
+    for row_key, cells in _scan(connection, DAY_TABLE):
+        day = row_key.decode("utf-8", "replace")
+        value = cells.get("data:complete")
+        if not DAY.fullmatch(day) or value is None:
+            continue
+        if value not in (b"0", b"1"):
+            notes.append(f"{DAY_TABLE}: row {day!r} data:complete = {value[:20]!r} is neither 1 nor 0; day left unknown")
+            continue
+        rows.append((day, value == b"1"))
+    return _days_frame(rows)
+
+
+def _days_frame(rows: list[tuple[str, bool]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["day", "complete"]).astype({"complete": "bool"})
+    frame["day"] = _days(frame["day"])
+    return frame.sort_values("day", kind="stable").reset_index(drop=True)

@@ -49,6 +49,19 @@ class RunResult:
     notes: list[str] = field(default_factory=list)  # what reading HBase found wrong
     seconds: float = 0.0
 
+    def to_dict(self) -> dict:
+        return {"output_dir": str(self.output_dir), "notebook": str(self.notebook), "html": str(self.html),
+                "pngs": [png.name for png in self.pngs], "no_data": self.no_data, "notes": self.notes[:20],
+                "seconds": round(self.seconds, 3)}
+
+    def format(self) -> str:
+        lines = [f"analysis report in {self.output_dir} ({self.seconds:.0f} s): {self.html.name}, "
+                 f"{self.notebook.name}, {len(self.pngs)} chart(s)"]
+        lines += [f"  {png.name}" for png in self.pngs]
+        lines += [f"  no chart: {title}: {reason}" for title, reason in self.no_data.items()]
+        lines += [f"  note: {note}" for note in self.notes[:10]]
+        return "\n".join(lines)
+
 
 def check_kernel(kernel_name: str = KERNEL_NAME) -> str:
     """The interpreter the kernel will run, or an AnalysisError when it is not this one."""

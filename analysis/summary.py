@@ -32,7 +32,7 @@ def summarize(frames: LakeFrames, markdown: bool = True) -> str:
         lines += [f"Source: {frames.source}.", ""]
     if frames.empty:
         missing = frames.missing_tables
-        where = ("none of the seven tables exists" if len(missing) == len(frames.tables())
+        where = ("none of the tables exists" if len(missing) == len(frames.tables())
                  else "the tables hold no cell")
         lines += [f"**No data yet:** {where}. Run the pipeline for a day first (`make demo`, or "
                   "`airflow dags test mastodon_datalake <date>`), then run this notebook again "

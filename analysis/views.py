@@ -140,3 +140,99 @@ def _number(value: float) -> str:
     if value >= 1000:
         return f"{value / 1000:g}k"
     return f"{value:g}"
+
+
+# ------------------------------------------------------------------------------ second wave
+
+SENTIMENT_ORDER = ("positive", "neutral", "negative")
+KIND_ORDER = ("reply", "with_link", "sensitive", "content_warning", "poll", "bot", "edited")
+ALL_KIND = "all"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def sentiment_share_by_day(sentiment_daily: pd.DataFrame) -> pd.DataFrame:
+    """Share (0..1) of each day's scored (English) statuses per label, columns positive, neutral, negative."""
+    if sentiment_daily.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="day"), columns=list(SENTIMENT_ORDER), dtype="float64")
+    table = sentiment_daily.pivot_table(index="day", columns="sentiment", values="count", aggfunc="sum", fill_value=0)
+    table = table.reindex(columns=list(SENTIMENT_ORDER), fill_value=0)
+    return table.div(table.sum(axis=1), axis=0).sort_index()
+
+
+def kind_share_by_day(kinds_daily: pd.DataFrame) -> pd.DataFrame:
+    """Per day, the share of the day's statuses (row ``all``) of each kind; kinds overlap (a reply
+    with a link counts in both), so the shares do not add up to one. Days without ``all`` are left out."""
+    if kinds_daily.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="day"), columns=list(KIND_ORDER), dtype="float64")
+    table = kinds_daily.pivot_table(index="day", columns="kind", values="count", aggfunc="sum", fill_value=0)
+    if ALL_KIND not in table.columns:
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="day"), columns=list(KIND_ORDER), dtype="float64")
+    table = table[table[ALL_KIND] > 0]
+    shares = table.reindex(columns=list(KIND_ORDER), fill_value=0).div(table[ALL_KIND], axis=0)
+    return shares.sort_index()
+
+
+def weekday_hour(hours_daily: pd.DataFrame) -> pd.DataFrame:
+    """Mean statuses per UTC hour for each weekday (rows Mon..Sun, columns 0..23), over the days that
+    have hour cells; NaN for a weekday without such a day. ``days`` (attribute) counts days per weekday."""
+    grid = pd.DataFrame(float("nan"), index=list(WEEKDAYS), columns=list(range(24)))
+    grid.attrs["days"] = {weekday: 0 for weekday in WEEKDAYS}
+    if hours_daily.empty:
+        return grid
+    frame = hours_daily.assign(hour=pd.to_numeric(hours_daily["hour"], errors="coerce")).dropna(subset=["hour"])
+    frame = frame[(frame["hour"] >= 0) & (frame["hour"] <= 23)]
+    per_day = frame.pivot_table(index="day", columns="hour", values="count", aggfunc="sum", fill_value=0)
+    per_day = per_day.reindex(columns=range(24), fill_value=0)
+    weekday = per_day.index.dayofweek
+    for number, name in enumerate(WEEKDAYS):
+        days = per_day[weekday == number]
+        grid.attrs["days"][name] = len(days)
+        if len(days):
+            grid.loc[name] = days.mean().values
+    return grid
+
+
+def lorenz(counts: pd.Series) -> tuple[list[float], list[float]]:
+    """The Lorenz curve of counts: (cumulative share of keys, cumulative share of the total), from (0, 0),
+    keys from the smallest to the biggest."""
+    values = sorted(float(value) for value in counts if value > 0)
+    total = sum(values)
+    xs, ys, running = [0.0], [0.0], 0.0
+    for index, value in enumerate(values, start=1):
+        running += value
+        xs.append(index / len(values))
+        ys.append(running / total)
+    return xs, ys
+
+
+def gini(counts: pd.Series) -> float:
+    """Gini coefficient of counts (0: every key the same, towards 1: one key holds everything)."""
+    values = sorted(float(value) for value in counts if value > 0)
+    n, total = len(values), sum(values)
+    if n == 0 or total == 0:
+        return 0.0
+    weighted = sum((index + 1) * value for index, value in enumerate(values))
+    return (2 * weighted) / (n * total) - (n + 1) / n
+
+
+def trending(daily: pd.DataFrame, key: str, window: int = 7) -> pd.DataFrame:
+    """Keys whose count on the last day rose most above their trailing mean: the mean of their
+    counts over the ``window`` days before it (days without a cell for the key count 0; only days
+    the table has any cell for count as days). Columns [key, count, mean, rise], biggest rise
+    first, rises > 0 only; ``attrs``: ``day`` (the last day) and ``days`` (days in the mean)."""
+    columns = [key, "count", "mean", "rise"]
+    empty = pd.DataFrame(columns=columns).astype({key: "str", "count": "int64", "mean": "float64", "rise": "float64"})
+    days = sorted(pd.unique(daily["day"])) if not daily.empty else []
+    if len(days) < 2:
+        empty.attrs.update(day=days[-1] if days else None, days=0)
+        return empty
+    last, previous = days[-1], days[-1 - window:-1] if len(days) > window else days[:-1]
+    table = daily.pivot_table(index=key, columns="day", values="count", aggfunc="sum", fill_value=0)
+    mean = table.reindex(columns=previous, fill_value=0).mean(axis=1)
+    frame = pd.DataFrame({key: table.index.astype("str"), "count": table[last].astype("int64").values,
+                          "mean": mean.values})
+    frame["rise"] = frame["count"] - frame["mean"]
+    frame = frame[frame["rise"] > 0].sort_values(["rise", "count", key], ascending=[False, False, True],
+                                                 kind="stable").reset_index(drop=True)
+    frame.attrs.update(day=pd.Timestamp(last), days=len(previous))
+    return frame

@@ -33,7 +33,7 @@ import requests
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from collection.collector import collect_instance  # noqa: E402
+from collection.collector import RunOptions, collect_instance  # noqa: E402
 from collection.snowflake import UTC, first_id_at  # noqa: E402
 from datalake.lake import hdfs_client  # noqa: E402
 from datalake.settings import Settings  # noqa: E402
@@ -86,8 +86,10 @@ def baseline_paging(standin: Standin) -> tuple[int, float]:
 
 def collector_in_process(settings: Settings, standin: Standin) -> tuple[int, float, float]:
     """collect_instance into HDFS: (statuses, statuses/s, seconds)."""
-    result = collect_instance(settings, standin.url, *standin.interval, max_pages=10_000_000)
-    return result.statuses, result.statuses_per_second, result.seconds
+    settings = settings.with_overrides(instances=(standin.url,))
+    result = collect_instance(settings, standin.url, *standin.interval,
+                              RunOptions.from_settings(settings, max_pages=10_000_000, lateness_days=0))
+    return result.statuses_written, result.statuses_per_second, result.seconds
 
 
 def collector_process(settings: Settings, standin: Standin) -> tuple[int, float, float]:
@@ -96,16 +98,19 @@ def collector_process(settings: Settings, standin: Standin) -> tuple[int, float,
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), DATALAKE_ROOT=settings.root,
                DATALAKE_WEBHDFS_URL=settings.webhdfs_url)
     env.pop("MASTODON_ACCESS_TOKEN", None)
+    last_day = (end - dt.timedelta(days=1)).date()
     process = subprocess.Popen(
-        [sys.executable, "-m", "collection", "collect", "--start", start.isoformat(), "--end", end.isoformat(),
-         "--instance", standin.url, "--max-pages", "10000000", "--quiet", "--json"],
+        [sys.executable, "-m", "collection", "collect", "--from", start.date().isoformat(), "--to",
+         last_day.isoformat(), "--instance", standin.url, "--max-pages", "10000000", "--lateness-days", "0",
+         "--quiet", "--json"],
         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True)
     out = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
         raise SystemExit(f"python -m collection collect failed (status {status}): {out}")
-    (summary,) = json.loads(out)
-    return summary["statuses"], summary["statuses"] / summary["seconds"], usage.ru_maxrss / 1024
+    (summary,) = json.loads(out)["instances"]
+    written = summary["statuses_written"]
+    return written, written / summary["seconds"], usage.ru_maxrss / 1024
 
 
 def main() -> int:

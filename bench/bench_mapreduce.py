@@ -1,4 +1,4 @@
-"""Benchmark of the MapReduce stage: curate + the seven metric jobs on Hadoop Streaming against a
+"""Benchmark of the MapReduce stage: curate + the metric jobs on Hadoop Streaming against a
 single-pass pure-Python computation of the same metrics, on a generated day.
 
     . stack/env.sh && python bench/bench_mapreduce.py --help
@@ -43,7 +43,7 @@ DAY = dt.date(2026, 11, 18)
 def prepare_data(data_dir: Path, statuses: int, instances: int, parts: int, copies: float, key: bytes | None):
     """Generate the day into gz files (cached by parameters); returns (files by instance, expected)."""
     hosts = tuple(["alpha.example", "beta.example", "gamma.example", "delta.example", "epsilon.example"][:instances])
-    tag = hashlib.sha256(json.dumps([statuses, hosts, parts, copies, (key or b"").hex(), 2]).encode()).hexdigest()[:12]
+    tag = hashlib.sha256(json.dumps([statuses, hosts, parts, copies, (key or b"").hex(), 3]).encode()).hexdigest()[:12]
     target = data_dir / f"day-{statuses}-{tag}"
     manifest = target / "manifest.json"
     if manifest.exists():
@@ -104,7 +104,8 @@ def single_pass(files: dict[str, list[Path]], key: bytes | None) -> dict:
                     current = best.get(record["uri"])
                     if current is None or rank < current[0]:
                         best[record["uri"]] = (rank, record)
-    counts = {name: collections.Counter() for name in ("languages", "tags", "urls", "emojis", "media")}
+    counts = {name: collections.Counter() for name in ("languages", "tags", "urls", "emojis", "media", "apps", "hours",
+                                                       "kinds", "instances", "sentiment")}
     users: dict[str, list] = {}
     growth: dict[str, set] = collections.defaultdict(set)
     for uri, (_, record) in best.items():
@@ -115,6 +116,12 @@ def single_pass(files: dict[str, list[Path]], key: bytes | None) -> dict:
         counts["urls"].update(record["link_hosts"])
         counts["emojis"].update(record["emojis"])
         counts["media"].update(records.media_keys(record["media_types"]))
+        counts["apps"][records.app_key(record["application"])] += 1
+        counts["hours"][records.utc_hour(record["created_at"])] += 1
+        counts["kinds"].update(records.kind_keys(record))
+        counts["instances"][record["author_host"]] += 1
+        if record["sentiment"]:
+            counts["sentiment"][record["sentiment"]] += 1
         entry = users.setdefault(record["user"], [("", ""), 0, 0, 0])
         if (record["created_at"], record["uri"]) > entry[0]:
             entry[0], entry[1] = (record["created_at"], record["uri"]), record["followers"]
@@ -150,14 +157,19 @@ def read_aggregates(client, lake, metric: str) -> dict:
     return result
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python bench/bench_mapreduce.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def day_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the generated day (and of the framework), shared with bench_second_wave.py."""
     parser.add_argument("--statuses", type=int, default=200_000, help="unique statuses of the day (default 200000)")
     parser.add_argument("--instances", type=int, default=3, choices=range(1, 6), help="instances collected (default 3)")
     parser.add_argument("--copies", type=float, default=2.0, help="raw lines per status on average (default 2.0)")
     parser.add_argument("--parts", type=int, default=4, help="gz parts per instance = map tasks of curate (default 4)")
     parser.add_argument("--framework", choices=("local", "yarn"), default="local", help="Hadoop framework (default local)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python bench/bench_mapreduce.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    day_arguments(parser)
     parser.add_argument("--parallel", type=int, default=None, help="metric jobs at once (default: the pipeline's)")
     parser.add_argument("--curate-reducers", type=int, default=None, help="reducers of curate (default: the pipeline's)")
     parser.add_argument("--metric-reducers", type=int, default=None, help="reducers per metric job (default: the pipeline's)")
@@ -211,15 +223,15 @@ def main(argv=None) -> int:
     curate = report.job("curate")
     metric_jobs = [job for job in report.jobs if job.name != "curate"]
     metric_phase = mr_seconds - curate.wall_seconds
-    from mapreduce.pipeline import CURATE_REDUCERS, DEFAULT_PARALLEL, METRIC_REDUCERS
+    from mapreduce.pipeline import DEFAULT_PARALLEL
 
     print()
     print(f"MapReduce stage vs single-pass Python: {args.statuses} statuses, {args.instances} instances, "
           f"{meta['raw_lines']} raw lines ({meta['raw_bytes'] / 1e6:.0f} MB of JSON, "
           f"{sum(len(paths) for paths in files.values())} gz parts), {os.cpu_count()} cores")
     print(f"framework {report.framework}, metric jobs at once {args.parallel or DEFAULT_PARALLEL.get(report.framework)}, "
-          f"curate reducers {args.curate_reducers or CURATE_REDUCERS}, metric reducers "
-          f"{args.metric_reducers or METRIC_REDUCERS}, extra jobconf {jobconf or '-'}")
+          f"curate reducers {args.curate_reducers or settings.mr_curate_reducers}, metric reducers "
+          f"{args.metric_reducers or settings.mr_metric_reducers}, extra jobconf {jobconf or '-'}")
     print()
     print(f"| {'what':<34} | {'wall s':>7} |")
     print(f"|{'-' * 36}|{'-' * 9}|")

@@ -7,31 +7,25 @@ never from the command line, where other users could see it in the process list.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
-import posixpath
 import sys
 
-from datalake.cli_types import iso_date, positive_int
-from collection.collector import DEFAULT_PART_SIZE, CollectionResult, collect_all, day_interval
-from collection.errors import CollectionError
-from collection.mastodon_client import RetryPolicy
+from collection import run as run_collection
+from collection.collector import DEFAULT_PART_SIZE, RunOptions, days_between
+from collection.mastodon_client import RequestPolicy
 from collection.rawzone import RawZone, parse_part_name
-from collection.snowflake import format_timestamp, id_to_datetime, parse_timestamp
-from datalake.lake import hdfs_client, layout
+from collection.report import describe_id
+from collection.snowflake import format_timestamp, id_to_datetime
+from datalake.cli_types import iso_date, positive_int
+from datalake.errors import DatalakeError
+from datalake.lake import hdfs_client, layout, list_names
 from datalake.settings import ConfigError, Settings, parse_instances
 
 EPILOG = """\
-environment: MASTODON_INSTANCES, MASTODON_ACCESS_TOKEN (optional, never logged), MASTODON_TIMELINE,
-MASTODON_MAX_PAGES, DATALAKE_WEBHDFS_URL, DATALAKE_ROOT (see README.md, Configuration)."""
-
-
-def _moment(value: str) -> dt.datetime:
-    try:
-        return parse_timestamp(value if "T" in value or " " in value else value + "T00:00:00Z")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO 8601 time such as 2026-11-18T00:00:00Z") from None
+environment: MASTODON_INSTANCES, MASTODON_ACCESS_TOKENS / MASTODON_ACCESS_TOKEN (optional, never logged),
+MASTODON_TIMELINE, MASTODON_MAX_PAGES, DATALAKE_LATENESS_DAYS, DATALAKE_MAX_RATE_LIMIT_WAIT,
+DATALAKE_WEBHDFS_URL, DATALAKE_ROOT (see README.md, Configuration)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,30 +37,35 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     collect = commands.add_parser(
-        "collect", help="collect one data interval (a UTC day) of one or every configured instance",
-        description="Collect the statuses created in a data interval into the raw zone. Progress goes to stderr, "
-                    "a summary to stdout. Exit status 1 if any instance failed (the others still complete).",
+        "collect", help="collect a UTC day (or days) of one or every configured instance",
+        description="Collect the statuses of a data interval into the raw zone, with the lateness window before it "
+                    "(late statuses) and every day missed since each instance's checkpoint. Progress goes to stderr, "
+                    "a summary to stdout. Exit status 1 if any instance failed (the others still complete), 3 if "
+                    "a day is incomplete (max_pages, rate limit, the day has not ended).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     when = collect.add_mutually_exclusive_group(required=True)
     when.add_argument("--date", type=iso_date, help="the UTC day YYYY-MM-DD: the data interval [date, date+1)")
-    when.add_argument("--start", type=_moment, help="start of the data interval (ISO 8601, UTC if no offset); "
-                                                    "needs --end")
-    collect.add_argument("--end", type=_moment, help="end of the data interval, exclusive (with --start)")
+    when.add_argument("--from", dest="first", type=iso_date, metavar="YYYY-MM-DD",
+                      help="first day of a longer interval (with --to)")
+    collect.add_argument("--to", dest="last", type=iso_date, metavar="YYYY-MM-DD", help="last day, inclusive (with --from)")
     collect.add_argument("--instance", action="append", metavar="URL",
                          help="base URL of an instance (repeatable); default: MASTODON_INSTANCES")
     collect.add_argument("--timeline", help="public, local or tag:<name>; default: MASTODON_TIMELINE or public")
     collect.add_argument("--max-pages", type=positive_int, help="at most this many timeline pages per instance "
                                                              "(default: MASTODON_MAX_PAGES or 1000)")
+    collect.add_argument("--lateness-days", type=int, help="days before the interval to re-read for late statuses "
+                                                           "(default: DATALAKE_LATENESS_DAYS or 1; 0 = off)")
     collect.add_argument("--part-size", type=positive_int, default=DEFAULT_PART_SIZE,
                          help=f"statuses per raw part file (default {DEFAULT_PART_SIZE})")
-    collect.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer (default 30)")
-    collect.add_argument("--retries", type=positive_int, default=RetryPolicy.attempts,
-                         help=f"attempts per request on 5xx answers and timeouts (default {RetryPolicy.attempts})")
-    collect.add_argument("--backoff", type=float, default=RetryPolicy.initial_backoff,
+    collect.add_argument("--timeout", type=float, help="seconds to wait for an answer (default: MASTODON_REQUEST_TIMEOUT "
+                                                       "or 30)")
+    collect.add_argument("--retries", type=positive_int, default=RequestPolicy.attempts,
+                         help=f"attempts per request on 5xx answers and timeouts (default {RequestPolicy.attempts})")
+    collect.add_argument("--backoff", type=float, default=RequestPolicy.initial_backoff,
                          help="seconds before the first retry, doubling each time "
-                              f"(default {RetryPolicy.initial_backoff})")
+                              f"(default {RequestPolicy.initial_backoff})")
     collect.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines (default 5)")
-    collect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    collect.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_verbosity(collect)
 
     status = commands.add_parser(
@@ -104,68 +103,41 @@ def main(argv: list[str] | None = None) -> int:
 
 def _collect(parser: argparse.ArgumentParser, args, settings: Settings) -> int:
     if args.date:
-        if args.end:
-            parser.error("--end goes with --start, not --date")
-        interval_start, interval_end = day_interval(args.date)
+        if args.last:
+            parser.error("--to goes with --from, not --date")
+        days = [args.date]
     else:
-        if not args.end:
-            parser.error("--start needs --end")
-        interval_start, interval_end = args.start, args.end
-        if interval_end <= interval_start:
-            parser.error("--end must be after --start")
+        if not args.last or args.last < args.first:
+            parser.error("--from needs --to, on or after it")
+        days = days_between(args.first, args.last)
     overrides = {}
     if args.instance:
         overrides["instances"] = tuple(url for value in args.instance for url in parse_instances(value))
     if args.timeline:
         overrides["timeline"] = args.timeline
     settings = settings.with_overrides(**overrides)
-    retry = RetryPolicy(attempts=args.retries, initial_backoff=args.backoff)
+    policy = RequestPolicy(attempts=args.retries, initial_backoff=args.backoff,
+                           max_rate_limit_wait=settings.max_rate_limit_wait)
+    options = RunOptions.from_settings(settings, max_pages=args.max_pages, lateness_days=args.lateness_days,
+                                       part_size=args.part_size, request_timeout=args.timeout, policy=policy,
+                                       progress_every=args.progress_every)
     try:
-        outcomes = collect_all(settings, interval_start, interval_end, args.max_pages, part_size=args.part_size,
-                               retry=retry, request_timeout=args.timeout, progress_every=args.progress_every)
-        failed = False
-    except CollectionError as error:
-        outcomes, failed = error.outcomes, True
-    _print_summary(outcomes, args.json)
-    return 1 if failed else 0
-
-
-def _print_summary(outcomes: list, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps([outcome.as_dict() if isinstance(outcome, CollectionResult) else {"error": str(outcome)}
-                          for outcome in outcomes], indent=2))
-        return
-    rows = [("instance", "pages", "statuses", "parts", "statuses/s", "high-water id after", "state")]
-    errors = []
-    for outcome in outcomes:
-        if isinstance(outcome, CollectionResult):
-            rows.append((outcome.instance, str(outcome.pages), str(outcome.statuses), str(outcome.parts_written),
-                         f"{outcome.statuses_per_second:.0f}", _describe_id(outcome.high_water_id_after),
-                         outcome.state))
-        else:
-            errors.append(str(outcome))
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    for error in errors:
-        print(f"FAILED {error}")
-
-
-def _describe_id(status_id: str | None) -> str:
-    if not status_id:
-        return "-"
-    return f"{status_id} ({format_timestamp(id_to_datetime(status_id))})"
+        report = run_collection(settings, days, options=options)
+    except DatalakeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2 if error.permanent else 1
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
+    if report.failures:
+        return 1
+    return 0 if report.complete else 3
 
 
 def _status(args, settings: Settings) -> int:
     client, lake = hdfs_client(settings), layout(settings)
     # The directories that hold one instance=<domain> entry per instance.
-    state_root = posixpath.dirname(posixpath.dirname(lake.checkpoint("any")))
-    raw_root = posixpath.dirname(lake.raw_instance("any"))
     domains = set()
-    for root in (state_root, raw_root):
-        if client.status(root, strict=False) is not None:
-            domains.update(name.split("=", 1)[1] for name in client.list(root) if name.startswith("instance="))
+    for root in (lake.collection_state_root, lake.raw_root):
+        domains.update(name.split("=", 1)[1] for name in list_names(client, root) if name.startswith("instance="))
     if args.domain:
         domains &= set(args.domain)
     if not domains:
@@ -179,13 +151,17 @@ def _status(args, settings: Settings) -> int:
             print(f"{domain}: {error}")
             continue
         if checkpoint:
-            print(f"{domain}: high-water id {_describe_id(str(checkpoint.high_water_id))}, "
+            print(f"{domain}: high-water id {describe_id(str(checkpoint.high_water_id))}, "
                   f"from {checkpoint.base_url}, updated {checkpoint.updated_at}")
         else:
             print(f"{domain}: no checkpoint")
         if args.date:
+            state = zone.read_day_state(args.date)
+            if state is not None:
+                print(f"  {args.date}: {state.state}{' (' + state.reason + ')' if state.reason else ''}, "
+                      f"{state.statuses} statuses, updated {state.updated_at}")
             partition = zone.partition(args.date)
-            names = zone.list_names(partition)
+            names = list_names(client, partition)
             print(f"  {partition}: {len(names)} files")
             for name in names:
                 ids = parse_part_name(name)

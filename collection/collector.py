@@ -1,40 +1,54 @@
-"""Collect an instance's statuses of a data interval into the HDFS raw zone, incrementally.
+"""Collect an instance's statuses into the HDFS raw zone, incrementally, late statuses included.
 
-The Airflow DAG and ``python -m collection collect`` call :func:`collect_instance` and
-:func:`collect_all`. What a run does (DESIGN.md, "Collection semantics"):
+:func:`collect_instance` is one run of one instance for a data interval [start, end) (usually a
+UTC day). What a run does (DESIGN.md, "Collection semantics"; docs/data-formats.md):
 
-1. Ask the instance for its own domain; it names the partitions and the checkpoint.
-2. Reconcile: delete ``_tmp.`` leftovers of an interrupted run, read the checkpoint and the
-   names of the interval's parts, and pick the resume point (:func:`collection.rawzone.resume_point`).
-   A part renamed into place just before a crash, with the checkpoint not yet moved, counts:
-   the checkpoint is moved up to it at once.
+1. Ask the instance for its own domain; it names the partitions and the state files, and must
+   be a host name (refused otherwise, before anything is collected).
+2. Choose the id range: from the start of the lateness window (``DATALAKE_LATENESS_DAYS``
+   before the interval: statuses fetched late get ids of their own ``created_at``, below ids
+   already collected), or from the checkpoint when it is older (days the scheduler missed),
+   up to the first id after the interval. The days this range covers are the run's *open days*.
 3. Page the timeline oldest-first with ``min_id`` (``since_id`` would skip statuses when more
-   than a page is new) up to the first id after the interval, or ``max_pages``.
-4. Write as it pages: every ``part_size`` statuses (and at a change of UTC day) a gzip JSONL
-   part goes to a temporary name and is renamed into place; then the checkpoint moves to the
-   part's last id. A crash at any point leaves either a whole part or a ``_tmp.`` file.
+   than a page is new) until the end of the range, an empty page, ``max_pages``, the end of the
+   run's slot, or the bound on rate-limit waits.
+4. File each status under the UTC date of its ``created_at`` and write it only if that
+   partition does not hold its id yet (the parts' id indexes, read only where the range
+   overlaps them). One part is open per day touched, so late statuses interleaving days in id
+   order do not cut parts small. A full part goes to a temporary name, is renamed into place,
+   then its index; then the checkpoint moves to the highest id below every still-open part.
+5. Record each open day's state (complete, incomplete and why, failed) and mark the days
+   whose partitions changed as pending, so that the DAG recomputes them in the same run. A
+   status for a day before the open days is written but counted ``too_late``: that day is final.
 
-So a rerun after a crash collects exactly what is missing, and a rerun of a complete day
-requests one empty page and writes nothing.
+A crash at any point leaves whole parts (or ``_tmp.`` files that the next run removes) and a
+checkpoint that never points past unwritten statuses; the rerun re-reads from the checkpoint or
+the window and writes only what the zone lacks: exactly once, whatever the interruption.
+
+Longer than ~400 lines because a run's crash story (steps 1-5) is told and kept in one place.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import requests
 from hdfs import HdfsError
 
 from collection.errors import CollectionError, redact
-from collection.mastodon_client import InstanceClient, RawStatus, RetryPolicy, Timeline, parse_timeline
-from collection.rawzone import PartBuffer, RawZone, resume_point
-from collection.snowflake import UTC, as_utc, format_timestamp, id_range, id_to_datetime, parse_timestamp
-from datalake.lake import LakeError, hdfs_client, layout
+from collection.mastodon_client import (DeadlineReached, InstanceClient, RateLimitExhausted, RawStatus,
+                                        RequestPolicy, parse_timeline)
+from collection.rawzone import COMPLETE, FAILED, INCOMPLETE, DayState, PartBuffer, PartitionIndex, RawZone
+from collection.partwriter import PartWriter
+from collection.report import InstanceReport
+from collection.snowflake import UTC, as_utc, first_id_at, format_timestamp, id_to_datetime, parse_timestamp
+from datalake.errors import DatalakeError, LakeError
+from datalake.lake import hdfs_client, layout, prepare_lake
+from datalake.locks import HdfsLock, owner_name
+from datalake.pending import mark_pending
 from datalake.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,177 +57,128 @@ DEFAULT_PART_SIZE = 5000  # statuses per part: ~2 MB compressed; a crash costs a
 PROGRESS_EVERY = 5.0  # seconds between progress lines
 
 
-@dataclass
-class CollectionResult:
-    instance: str  # the instance's own domain
-    base_url: str
-    interval_start: dt.datetime
-    interval_end: dt.datetime
-    timeline: str
-    pages: int = 0
-    statuses: int = 0
-    parts: list[str] = field(default_factory=list)  # HDFS paths of the parts written by this run
-    interval_over: bool = True  # False: the interval had not ended yet, a later run collects the rest
-    high_water_id_before: str | None = None
-    high_water_id_after: str | None = None
-    stopped_by_max_pages: bool = False
-    retries: int = 0
-    rate_limit_waits: int = 0
-    seconds: float = 0.0
-
-    @property
-    def parts_written(self) -> int:
-        return len(self.parts)
-
-    @property
-    def state(self) -> str:
-        if self.stopped_by_max_pages:
-            return "stopped by max_pages"
-        return "complete" if self.interval_over else "caught up (the interval has not ended)"
-
-    @property
-    def statuses_per_second(self) -> float:
-        return self.statuses / self.seconds if self.seconds > 0 else 0.0
-
-    def as_dict(self) -> dict:
-        return {"instance": self.instance, "base_url": self.base_url,
-                "interval_start": self.interval_start.isoformat(), "interval_end": self.interval_end.isoformat(),
-                "timeline": self.timeline, "pages": self.pages, "statuses": self.statuses,
-                "parts_written": self.parts_written, "parts": self.parts,
-                "high_water_id_before": self.high_water_id_before, "high_water_id_after": self.high_water_id_after,
-                "stopped_by_max_pages": self.stopped_by_max_pages, "interval_over": self.interval_over,
-                "retries": self.retries,
-                "rate_limit_waits": self.rate_limit_waits, "seconds": round(self.seconds, 3)}
-
-
 def day_interval(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The data interval [day, day + 1) in UTC."""
     start = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start, start + dt.timedelta(days=1)
 
 
-def interval_days(interval_start: dt.datetime, interval_end: dt.datetime) -> list[dt.date]:
-    """The UTC days an interval touches, and the day after it: a status published a little in the
-    future (a remote server's clock) gets an id of its arrival and lands on its own later date."""
-    first = as_utc(interval_start).date()
-    last = (as_utc(interval_end) - dt.timedelta(microseconds=1)).date()
-    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 2)]
+def day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run pages: bounds, part size, the retry/rate-limit policy, progress, the clock."""
+
+    max_pages: int = 1000
+    lateness_days: int = 1
+    reread: bool = True  # re-read the window's ids (backdated statuses); False: from the checkpoint only
+    lock_wait: float = 3600.0  # seconds to wait for another collection of the instance; 0: skip at once
+    lock_ttl: float = 3 * 3600.0  # the lock expires after this (a holder killed without cleaning up)
+    part_size: int = DEFAULT_PART_SIZE
+    policy: RequestPolicy = field(default_factory=RequestPolicy)
+    request_timeout: float = 30.0
+    progress_every: float = PROGRESS_EVERY
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC)  # the instance's "now": what has happened
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides) -> "RunOptions":
+        policy = RequestPolicy(max_rate_limit_wait=settings.max_rate_limit_wait)
+        options = cls(max_pages=settings.max_pages, lateness_days=settings.lateness_days, policy=policy,
+                      request_timeout=settings.request_timeout, reread=settings.lateness_reread,
+                      lock_ttl=settings.task_timeout_minutes * 60.0 + 600.0)
+        return replace(options, **{name: value for name, value in overrides.items() if value is not None})
+
+
+def _locked_out(domain, base_url, timeline, interval_start, interval_end, lock: HdfsLock,
+                options: RunOptions) -> InstanceReport:
+    """Another collection of the instance holds its lock: skip (wait 0), or fail to be retried."""
+    holder = lock.describe_holder()
+    if options.lock_wait > 0:
+        raise CollectionError(f"instance {base_url} ({domain}): another collection holds its lock, {holder}, and did "
+                              f"not finish within {options.lock_wait:.0f}s; this run is retried later (a lock whose "
+                              "holder died expires by itself)")
+    log.info("%s: skipped: another collection holds the instance, %s; it collects what this run would have", domain,
+             holder)
+    return InstanceReport(instance=domain, base_url=base_url, timeline=timeline, interval_start=as_utc(interval_start),
+                          interval_end=as_utc(interval_end), skipped=f"another collection holds the instance: {holder}")
 
 
 class _Progress:
     """Progress lines on the log every few seconds: pages, statuses, statuses/s, how far."""
 
-    def __init__(self, label: str, every: float, clock: Callable[[], float] = time.monotonic):
-        self.label, self.every, self.clock = label, every, clock
-        self.started = self.last = clock()
+    def __init__(self, label: str, every: float):
+        self.label, self.every = label, every
+        self.started = self.last = time.monotonic()
 
-    def update(self, pages: int, statuses: int, newest: RawStatus | None, force: bool = False) -> None:
-        now = self.clock()
+    def update(self, pages: int, written: int, cursor: int, force: bool = False) -> None:
+        now = time.monotonic()
         if not force and now - self.last < self.every:
             return
         self.last = now
-        elapsed = max(now - self.started, 1e-9)
-        reached = f", reached {format_timestamp(id_to_datetime(newest.status_id))}" if newest else ""
-        log.info("%s: %d pages, %d statuses, %.0f statuses/s%s", self.label, pages, statuses,
-                 statuses / elapsed, reached)
+        rate = written / max(now - self.started, 1e-9)
+        log.info("%s: %d pages, %d statuses written, %.0f statuses/s, reached %s", self.label, pages, written, rate,
+                 format_timestamp(id_to_datetime(max(cursor, 0))))
 
 
 def collect_instance(settings: Settings, base_url: str, interval_start: dt.datetime, interval_end: dt.datetime,
-                     max_pages: int | None = None, *, part_size: int = DEFAULT_PART_SIZE,
-                     retry: RetryPolicy | None = None, request_timeout: float = 30.0,
-                     progress_every: float = PROGRESS_EVERY) -> CollectionResult:
-    """Collect one instance's statuses created in [interval_start, interval_end) into the raw zone.
+                     options: RunOptions | None = None) -> InstanceReport:
+    """One run of one instance for [interval_start, interval_end); see the module docstring.
 
-    ``max_pages`` bounds the timeline pages of this run (default ``settings.max_pages``); a run
-    stopped by it says so in the result, and the next run for the interval continues. Raises
-    :class:`CollectionError` naming the instance, what failed and what to do.
+    Raises CollectionError (or ConfigError) naming the instance, what failed and what to do; the
+    day states of the interval then say ``failed``. A stop by max_pages, the run's slot or the
+    bound on rate-limit waits is not an error: the report and the day states say incomplete.
     """
+    options = options or RunOptions.from_settings(settings)
     base_url = base_url.rstrip("/")
-    token = settings.access_token.reveal()
-    max_pages = settings.max_pages if max_pages is None else max_pages
-    if max_pages < 1:
-        raise CollectionError(f"instance {base_url}: max_pages={max_pages}; a run needs at least one page "
-                              "(MASTODON_MAX_PAGES or the DAG param max_pages)")
-    if part_size < 1:
-        raise CollectionError(f"instance {base_url}: part_size={part_size}; a part holds at least one status")
+    started = time.monotonic()
+    if options.max_pages < 1 or options.part_size < 1:
+        raise CollectionError(f"instance {base_url}: max_pages={options.max_pages} and part_size={options.part_size} "
+                              "must be at least 1 (MASTODON_MAX_PAGES or the DAG param max_pages)", permanent=True)
     try:
         timeline = parse_timeline(settings.timeline)
-        interval_ids = id_range(interval_start, interval_end)
     except ValueError as error:
-        raise CollectionError(f"instance {base_url}: {error}") from None
-
-    client = InstanceClient(base_url, token, retry=retry, request_timeout=request_timeout)
-    started = time.monotonic()
+        raise CollectionError(f"instance {base_url}: {error}", permanent=True) from None
+    token = settings.token_for(base_url).reveal()
+    client = InstanceClient(base_url, token, policy=options.policy, request_timeout=options.request_timeout)
+    run = lock = None
     try:
         domain = client.instance_domain()
-        result = CollectionResult(domain, base_url, as_utc(interval_start), as_utc(interval_end), timeline.name)
-        run = _Run(settings, client, timeline, result, interval_ids, max_pages, part_size, progress_every)
+        lock = HdfsLock(hdfs_client(settings), layout(settings), f"collect-{domain}", owner_name(f"collect {domain}"),
+                        options.lock_ttl, wait_s=options.lock_wait)
+        if not lock.acquire():
+            return _locked_out(domain, base_url, timeline.name, interval_start, interval_end, lock, options)
+        run = _Run(settings, client, timeline, domain, as_utc(interval_start), as_utc(interval_end), options)
         try:
-            run.reconcile()
-            run.page_through()
+            run.collect()
         except (HdfsError, LakeError, requests.exceptions.RequestException) as error:
-            problem = redact(_hdfs_problem(error, settings), token)
             raise CollectionError(client.describe(
-                f"reading or writing the raw zone on HDFS failed: {problem}; check that HDFS answers "
-                "(`make status`, DATALAKE_WEBHDFS_URL), then rerun: the run resumes where it stopped")) from None
+                f"reading or writing the raw zone on HDFS failed: {redact(_hdfs_problem(error, settings), token)}; "
+                "check that HDFS answers (`make status`, DATALAKE_WEBHDFS_URL), then rerun: the run resumes where "
+                "it stopped")) from None
         except ValueError as error:  # an unreadable checkpoint, or statuses out of id order
             raise CollectionError(client.describe(str(error))) from None
+    except DatalakeError as error:
+        if run is not None:
+            run.record_failure(str(error))
+        raise
     finally:
         client.close()
-    result.seconds = time.monotonic() - started
-    result.interval_over = result.interval_end <= dt.datetime.now(UTC)
-    result.retries, result.rate_limit_waits = client.stats.retries, client.stats.rate_limit_waits
-    if run.high_water_id is not None:
-        result.high_water_id_after = str(run.high_water_id)
-    _log_summary(result)
-    return result
-
-
-class _PartWriter:
-    """Writes finished parts to HDFS in a background thread, in order, while the next one fills.
-
-    A WebHDFS write and rename take a few hundred milliseconds; done inline they would halve
-    the collector's rate. One part may wait in the queue, so memory holds at most three parts
-    (filling, queued, being written). Parts are written one after the other, each followed by
-    its checkpoint, so the order that makes a crash recoverable is kept.
-    """
-
-    def __init__(self, write: Callable[[PartBuffer], None], label: str):
-        self._write, self._label = write, label
-        self._queue: queue.Queue[PartBuffer | None] = queue.Queue(maxsize=1)
-        self._error: BaseException | None = None
-        self._reported = False
-        self._thread = threading.Thread(target=self._run, name=f"part-writer-{label}", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            buffer = self._queue.get()
-            if buffer is None:
-                return
-            if self._error is None:  # after a failure, later parts must not be written (order)
-                try:
-                    self._write(buffer)
-                except BaseException as error:  # noqa: BLE001 - handed to the paging thread
-                    self._error = error
-
-    def submit(self, buffer: PartBuffer) -> None:
-        self._raise_if_failed()
-        self._queue.put(buffer)
-
-    def close(self, raise_error: bool = True) -> None:
-        """Wait until every submitted part is written; raise the writer's error if it had one."""
-        self._queue.put(None)
-        self._thread.join()
-        if raise_error:
-            self._raise_if_failed()
-        elif self._error is not None and not self._reported:
-            log.error("%s: writing a part failed too: %s", self._label, self._error)
-
-    def _raise_if_failed(self) -> None:
-        if self._error is not None:
-            self._reported = True
-            raise self._error
+        if lock is not None:
+            lock.release()
+    report = run.report
+    report.seconds = time.monotonic() - started
+    report.requests = client.stats.timeline_requests
+    report.retries, report.rate_limited = client.stats.retries, client.stats.rate_limited
+    report.rate_limit_wait_seconds = client.stats.rate_limit_wait_seconds
+    report.pace_wait_seconds = client.stats.pace_wait_seconds
+    log.info("%s", report.summary_line())
+    return report
 
 
 def _hdfs_problem(error: Exception, settings: Settings) -> str:
@@ -227,157 +192,250 @@ def _hdfs_problem(error: Exception, settings: Settings) -> str:
 class _Run:
     """The state of one collection run of one instance."""
 
-    def __init__(self, settings: Settings, client: InstanceClient, timeline: Timeline, result: CollectionResult,
-                 interval_ids: tuple[int, int], max_pages: int, part_size: int, progress_every: float):
-        self.client, self.timeline, self.result = client, timeline, result
-        self.interval_ids, self.max_pages, self.part_size = interval_ids, max_pages, part_size
-        self.zone = RawZone(hdfs_client(settings), layout(settings), result.instance)
-        self.label = result.instance
-        self.progress = _Progress(self.label, progress_every)
+    def __init__(self, settings: Settings, client: InstanceClient, timeline, domain: str,
+                 interval_start: dt.datetime, interval_end: dt.datetime, options: RunOptions):
+        self.client, self.timeline, self.options = client, timeline, options
+        self.hdfs, self.lake = hdfs_client(settings), layout(settings)
+        self.hdfs_user = settings.hdfs_user
+        self.zone = RawZone(self.hdfs, self.lake, domain)
+        self.label = domain
+        self.interval_days = days_between(interval_start.date(), (interval_end - dt.timedelta(microseconds=1)).date())
+        self.after_id = first_id_at(interval_end)
+        self.interval_end = interval_end
+        window_start = day_start(self.interval_days[0] - dt.timedelta(days=options.lateness_days))
+        self.report = InstanceReport(instance=domain, base_url=client.base_url, timeline=timeline.name,
+                                     interval_start=interval_start, interval_end=interval_end,
+                                     window_start=window_start)
+        self.progress = _Progress(domain, options.progress_every)
+        self.indexes: dict[dt.date, PartitionIndex] = {}
+        self.buffers: dict[dt.date, PartBuffer] = {}
+        self.written: dict[dt.date, int] = {}
         self.high_water_id: int | None = None
-        self.cursor = interval_ids[0] - 1
-        self.buffer: PartBuffer | None = None
-        self.outside_interval_days = 0
+        self.cursor = first_id_at(window_start) - 1
+        self.processed: int | None = None  # the last status handled (written, buffered or already held)
+        self.reached: int | None = None  # exclusive: every id below it was read in this run
+        self.stop_reason = ""
+        self.open_days: list[dt.date] = []
+        self.writer: PartWriter | None = None
 
-    def reconcile(self) -> None:
-        days = interval_days(self.result.interval_start, self.result.interval_end)
-        for path in self.zone.remove_temporary_files(days):
+    # -- preparation
+    def _index(self, day: dt.date) -> PartitionIndex:
+        index = self.indexes.get(day)
+        if index is None:
+            index, repaired = self.zone.reconcile(day)
+            for line in repaired:
+                log.info("%s: %s", self.label, line)
+            self.indexes[day] = index
+        return index
+
+    def _start(self) -> None:
+        prepare_lake(self.hdfs, self.lake, self.hdfs_user)  # the zones' owner and modes (docs/personal-data.md)
+        for path in self.zone.remove_state_leftovers():
             log.info("%s: removed %s, left over by an interrupted run", self.label, path)
         checkpoint = self.zone.read_checkpoint()
         if checkpoint is not None:
             self.high_water_id = checkpoint.high_water_id
-            self.result.high_water_id_before = str(checkpoint.high_water_id)
-        part_ranges = [found for day in days for found in self.zone.part_ranges(day)]
-        self.cursor = resume_point(self.interval_ids, self.high_water_id, part_ranges)
-        if self.high_water_id is None or self.cursor > self.high_water_id:
-            if self.cursor >= self.interval_ids[0]:
-                # A part was renamed into place but the run stopped before moving the checkpoint.
-                log.info("%s: the raw zone already holds statuses up to id %d; moving the checkpoint there",
-                         self.label, self.cursor)
-                self._move_checkpoint(self.cursor)
-        if self.cursor >= self.interval_ids[0]:
-            log.info("%s: resuming the interval after id %d (%s)", self.label, self.cursor,
-                     format_timestamp(id_to_datetime(self.cursor)))
-        else:
-            log.info("%s: collecting %s from %s to %s", self.label, self.timeline.name,
-                     format_timestamp(self.result.interval_start), format_timestamp(self.result.interval_end))
+            self.report.high_water_id_before = str(checkpoint.high_water_id)
+            if checkpoint.high_water_id < self.cursor:
+                log.info("%s: the checkpoint (%s) is older than the lateness window: collecting from it, every "
+                         "day since is filled", self.label, format_timestamp(id_to_datetime(checkpoint.high_water_id)))
+                self.cursor = checkpoint.high_water_id
+            elif not self.options.reread:  # the window stays open to late statuses met on the way, unread
+                self.cursor = checkpoint.high_water_id
+        self.started_at = self.cursor  # the pass reads every id above it
+        self.from_checkpoint = self.high_water_id is not None and self.cursor == self.high_water_id
+        first_open = id_to_datetime(self.cursor + 1).date()
+        window_first = self.report.window_start.date()
+        self.open_days = days_between(min(first_open, window_first, self.interval_days[0]), self.interval_days[-1])
+        self.report.open_days = list(self.open_days)
+        for day in self.open_days:
+            self._index(day)
+        log.info("%s: collecting %s from %s (lateness window %d day(s)) to %s", self.label, self.timeline.name,
+                 format_timestamp(id_to_datetime(self.cursor + 1)), self.options.lateness_days,
+                 format_timestamp(self.interval_end))
 
-    def page_through(self) -> None:
-        self.writer = _PartWriter(self._write_part, self.label)
+    # -- paging
+    def collect(self) -> None:
+        self._start()
+        self.writer = PartWriter(self._write_part, self.label)
         try:
             self._page_through()
+            self._flush_all()
         except BaseException:
-            # Finished parts are whole and in order: write them even when paging failed, so
-            # that the next run has less to fetch. The paging error is the one to report.
+            # Finished parts are whole and in order: write them even when paging failed, so that
+            # the next run has less to fetch. The paging error is the one to report.
+            self._flush_all(quietly=True)
             self.writer.close(raise_error=False)
             raise
         self.writer.close()
+        self._finish()
 
     def _page_through(self) -> None:
-        after_id = self.interval_ids[1]
-        newest = None
+        options = self.options
+        report = self.report
         while True:
-            if self.result.pages >= self.max_pages:
-                self.result.stopped_by_max_pages = True
+            if report.pages >= options.max_pages:
+                self.reached, self.stop_reason = self.cursor + 1, f"stopped by max_pages={options.max_pages}"
                 break
-            page = self.client.timeline_page(self.timeline, self.cursor)
-            self.result.pages += 1
+            try:
+                page = self.client.timeline_page(self.timeline, self.cursor)
+            except DeadlineReached as stop:
+                self.reached, self.stop_reason = self.cursor + 1, f"stopped at the end of its slot ({stop})"
+                break
+            except RateLimitExhausted as stop:
+                self.reached, self.stop_reason = self.cursor + 1, str(stop)
+                break
+            report.pages += 1
             fresh = [status for status in page.statuses if status.status_id > self.cursor]
             if len(fresh) < len(page.statuses):
                 log.warning("%s: the server returned %d statuses at or below min_id %d; ignored them",
                             self.label, len(page.statuses) - len(fresh), self.cursor)
-            in_interval = [status for status in fresh if status.status_id < after_id]
-            for status in in_interval:
+            in_range = [status for status in fresh if status.status_id < self.after_id]
+            for status in in_range:
+                self.processed = status.status_id  # before _add: a part it fills holds this status
                 self._add(status)
-            if in_interval:
-                newest = in_interval[-1]
-                self.cursor = newest.status_id
-            if page.prev_min_id is not None and fresh and page.prev_min_id != fresh[-1].status_id:
-                log.debug("%s: Link rel=prev says min_id=%d, the page ends at %d", self.label,
-                          page.prev_min_id, fresh[-1].status_id)
-            log.debug("%s: page %d: %d statuses in the interval, now after id %d", self.label,
-                      self.result.pages, len(in_interval), self.cursor)
-            self.progress.update(self.result.pages, self.result.statuses, newest)
-            if not fresh or len(in_interval) < len(fresh):
-                break  # caught up with the instance, or reached the end of the interval
-        self._flush()
-        self.progress.update(self.result.pages, self.result.statuses, newest, force=True)
-        if self.result.stopped_by_max_pages:
-            log.warning("%s: stopped after max_pages=%d pages before the end of the interval; "
-                        "the next run for this interval continues after id %d", self.label, self.max_pages,
-                        self.cursor)
-        if self.outside_interval_days:
-            log.warning("%s: %d statuses have a created_at outside the data interval (a remote server's clock); "
-                        "they went to the partition of their own date", self.label, self.outside_interval_days)
-
-    def _add(self, status: RawStatus) -> None:
-        day = self._day_of(status)
-        if self.buffer is not None and self.buffer.day != day:
-            self._flush()
-        if self.buffer is None:
-            self.buffer = PartBuffer(day)
-        self.buffer.add(status.status_id, status.line)
-        self.result.statuses += 1
-        if self.buffer.count >= self.part_size:
-            self._flush()
+            if in_range:
+                self.cursor = in_range[-1].status_id
+            self.progress.update(report.pages, report.statuses_written, self.cursor)
+            if len(in_range) < len(fresh):  # reached the end of the interval
+                self.reached = self.after_id
+                break
+            if not fresh:  # caught up with the instance
+                now = as_utc(options.now())
+                self.reached = self.after_id if self.interval_end <= now else max(self.cursor + 1, first_id_at(now))
+                if self.interval_end > now:
+                    self.stop_reason = f"the interval has not ended yet (collected up to {format_timestamp(now)})"
+                break
+        self.progress.update(report.pages, report.statuses_written, self.cursor, force=True)
+        if self.stop_reason:
+            log.warning("%s: %s; the next run continues after id %d (%s)", self.label, self.stop_reason, self.cursor,
+                        format_timestamp(id_to_datetime(max(self.cursor, 0))))
 
     def _day_of(self, status: RawStatus) -> dt.date:
         """The partition of a status: the UTC date of its created_at (of its id if that is unreadable)."""
         try:
-            day = parse_timestamp(status.created_at).date()
+            return parse_timestamp(status.created_at).date()
         except ValueError:
             log.warning("%s: status %d has no readable created_at (%r); filed under the date of its id",
                         self.label, status.status_id, status.created_at[:40])
-            day = id_to_datetime(status.status_id).date()
-        last_day = (self.result.interval_end - dt.timedelta(microseconds=1)).date()
-        if not self.result.interval_start.date() <= day <= last_day:
-            self.outside_interval_days += 1
-        return day
+            return id_to_datetime(status.status_id).date()
 
-    def _flush(self) -> None:
-        if self.buffer is None or self.buffer.count == 0:
+    def _add(self, status: RawStatus) -> None:
+        day = self._day_of(status)
+        report = self.report
+        report.statuses_read += 1
+        index = self._index(day)
+        if index.holds(status.status_id):
+            report.statuses_held += 1
             return
-        buffer, self.buffer = self.buffer, None
-        self.writer.submit(buffer)
+        index.add((status.status_id,))
+        buffer = self.buffers.get(day)
+        if buffer is None:
+            buffer = self.buffers[day] = PartBuffer(day)
+        buffer.add(status.status_id, status.line)
+        report.statuses_written += 1
+        self.written[day] = self.written.get(day, 0) + 1
+        if day < self.open_days[0]:
+            report.too_late += 1
+        elif day > self.interval_days[-1]:
+            report.ahead += 1
+        if buffer.count >= self.options.part_size:
+            self._flush(day)
 
-    def _write_part(self, buffer: PartBuffer) -> None:
+    def _safe_checkpoint(self) -> int:
+        """The highest id such that every status read up to it is written or being written."""
+        reached = max(self.cursor, self.processed or self.cursor)
+        open_firsts = [buffer.first_id for buffer in self.buffers.values() if buffer.count]
+        return min(min(open_firsts) - 1, reached) if open_firsts else reached
+
+    def _flush(self, day: dt.date) -> None:
+        buffer = self.buffers.pop(day, None)
+        if buffer is None or not buffer.count:
+            return
+        self.writer.submit(buffer, self._safe_checkpoint())
+
+    def _flush_all(self, quietly: bool = False) -> None:
+        for day in sorted(self.buffers):
+            try:
+                self._flush(day)
+            except BaseException:  # noqa: BLE001 - a failed writer: its error is reported by close()
+                if not quietly:
+                    raise
+                return
+
+    def _write_part(self, buffer: PartBuffer, checkpoint: int | None) -> None:
         path = self.zone.write_part(buffer)
-        self.result.parts.append(path)
+        self.report.parts.append(path)
         log.info("%s: wrote %s (%d statuses)", self.label, path, buffer.count)
-        self._move_checkpoint(buffer.last_id)
+        if checkpoint is not None:
+            self._move_checkpoint(checkpoint)
 
     def _move_checkpoint(self, high_water_id: int) -> None:
         # Never backwards: a rerun of an older day must not undo a later day's progress.
         if self.high_water_id is not None and high_water_id <= self.high_water_id:
             return
-        self.zone.write_checkpoint(self.result.base_url, high_water_id, dt.datetime.now(UTC))
+        self.zone.write_checkpoint(self.report.base_url, high_water_id, dt.datetime.now(UTC))
         self.high_water_id = high_water_id
+        self.report.high_water_id_after = str(high_water_id)
 
+    # -- the end
+    def _finish(self) -> None:
+        # Every id below the interval's end was read (the server served beyond it): the next run
+        # starts at the next interval, not inside this one.
+        self._move_checkpoint(self.after_id - 1 if self.reached == self.after_id else self._safe_checkpoint())
+        self.report.high_water_id_after = str(self.high_water_id) if self.high_water_id is not None else None
+        reached = self.reached if self.reached is not None else self.cursor + 1
+        for day in self.open_days:
+            # read to its end, and from its start (by this pass, or below the checkpoint it started from)
+            covered = (first_id_at(day_start(day + dt.timedelta(days=1))) <= reached
+                       and (first_id_at(day_start(day)) > self.started_at or self.from_checkpoint))
+            if covered or day >= self.interval_days[0]:
+                self._record_day(day, *((COMPLETE, "") if covered else (INCOMPLETE, self.stop_reason or "not reached")))
+                continue
+            # a window day this pass did not read through: its earlier state stands, with its new late statuses
+            previous = self.zone.read_day_state(day)
+            if day in self.written:
+                self._record_day(day, *((previous.state, previous.reason) if previous is not None else
+                                        (INCOMPLETE, "only late statuses of this day were collected")))
+        for day, count in sorted(self.written.items()):
+            if day >= self.open_days[0]:
+                mark_pending(self.hdfs, self.lake, day, f"{self.label}: {count} new statuses")
+                self.report.days_touched.add(day)
+        if self.report.too_late:
+            log.warning("%s: %d statuses arrived for days older than the lateness window (final days): kept in the raw "
+                        "zone, not counted (too_late); raise DATALAKE_LATENESS_DAYS to count them", self.label,
+                        self.report.too_late)
 
-def _log_summary(result: CollectionResult) -> None:
-    state = result.state
-    log.info("%s: %s: %d statuses in %d parts from %d pages in %.1fs (%.0f statuses/s, %d retries, "
-             "%d rate-limit waits); high-water id %s -> %s", result.instance, state, result.statuses,
-             result.parts_written, result.pages, result.seconds, result.statuses_per_second, result.retries,
-             result.rate_limit_waits, result.high_water_id_before, result.high_water_id_after)
+    def _record_day(self, day: dt.date, state: str, reason: str) -> None:
+        previous = self.zone.read_day_state(day)
+        statuses = (previous.statuses + self.written.get(day, 0)) if previous is not None \
+            else self._index(day).total()
+        if state == COMPLETE and statuses == 0:
+            before = self.zone.read_day_state(day - dt.timedelta(days=1))
+            if before is not None and before.statuses > 0:
+                reason = (f"warning: the instance returned no status for this day, {before.statuses} the day before; "
+                          "check its timeline (MASTODON_TIMELINE) and that it still federates")
+                self.report.warnings.append(f"{day}: {reason}")
+                log.warning("%s: %s: %s", self.label, day, reason)
+        current = DayState(self.label, self.report.base_url, day, state, reason, statuses,
+                           format_timestamp(dt.datetime.now(UTC)))
+        self.report.day_states[day] = current
+        if previous is not None and (previous.state, previous.reason, previous.statuses) == (state, reason, statuses):
+            return  # unchanged: a rerun of a complete day rewrites nothing
+        self.zone.write_day_state(current)
+        if previous is None or (previous.state, previous.reason) != (state, reason):
+            if day not in self.written:  # the day's cells in day_table change: recompute it
+                mark_pending(self.hdfs, self.lake, day, f"{self.label}: {state} {reason}".strip())
+            self.report.days_touched.add(day)
 
-
-def collect_all(settings: Settings, interval_start: dt.datetime, interval_end: dt.datetime,
-                max_pages: int | None = None, **options) -> list[CollectionResult]:
-    """Collect every instance of ``settings.instances``, one after the other.
-
-    An instance that fails does not stop the others. If any failed, raises one CollectionError
-    naming each failed instance, with ``outcomes`` holding every result and error in order.
-    """
-    outcomes: list[CollectionResult | CollectionError] = []
-    for base_url in settings.instances:
+    def record_failure(self, message: str) -> None:
+        """After an error: the interval's days that this run did not finish say ``failed`` and why."""
         try:
-            outcomes.append(collect_instance(settings, base_url, interval_start, interval_end, max_pages, **options))
-        except CollectionError as error:
-            log.error("%s", error)
-            outcomes.append(error)
-    failures = [outcome for outcome in outcomes if isinstance(outcome, CollectionError)]
-    if failures:
-        raise CollectionError(f"{len(failures)} of {len(outcomes)} instances failed: "
-                              + " | ".join(str(failure) for failure in failures), outcomes)
-    return outcomes
+            for day in self.interval_days:
+                previous = self.zone.read_day_state(day)
+                statuses = previous.statuses if previous is not None else 0
+                self.zone.write_day_state(DayState(self.label, self.report.base_url, day, FAILED, message[:500],
+                                                   statuses, format_timestamp(dt.datetime.now(UTC))))
+                mark_pending(self.hdfs, self.lake, day, f"{self.label}: failed")
+        except Exception as error:  # noqa: BLE001 - HDFS may be what failed; the original error is reported
+            log.error("%s: could not record the failed days (%s)", self.label, error)

@@ -1,44 +1,44 @@
-"""One Mastodon instance seen through Mastodon.py, returning statuses as raw JSON.
+"""One Mastodon instance over HTTP: its own domain (Mastodon.py) and its timeline pages (requests).
 
-Mastodon.py does the API work: the base URL, the bearer token, waiting out rate limits
-(``ratelimit_method="wait"`` sleeps until ``X-RateLimit-Reset`` after a 429) and turning HTTP
-errors into typed exceptions. Its result objects are not used for statuses: building them
-costs ~1.4 ms a status and they are not what the API returned. The timeline is fetched
-through Mastodon.py's request method with ``return_response_object=True`` and each status is
-cut out of the response body byte for byte (:func:`parse_statuses`).
-
-What Mastodon.py does not do is retry: 5xx answers and network failures are retried here
-with exponential backoff, each retry logged as a WARNING with its attempt number. And a
-response hook on its session hands it ``X-RateLimit-Reset`` already in this machine's clock
-(:class:`ServerClock`), so that its waits end when the window does, not up to a second later.
+* Instance metadata comes through Mastodon.py's public API (``instance_v2()``, else
+  ``instance_v1()``). Timeline pages are fetched with requests on the same session, because the
+  lake keeps every status exactly as the server sent it: Mastodon.py's timeline methods return
+  parsed objects (about 1.4 ms a status, and not the server's bytes), and its raw-response path
+  is a private method. Pagination uses requests' parsed ``Link`` header (``response.links``).
+* Every request goes through one :class:`RequestPolicy`: 5xx answers, timeouts and connection
+  failures are retried with exponential backoff; a 429 is waited out until ``Retry-After`` or
+  ``X-RateLimit-Reset``, within a bounded total (``DATALAKE_MAX_RATE_LIMIT_WAIT``) past which the
+  run stops with :class:`RateLimitExhausted` (the instance's day is then incomplete, not a hung
+  task); and requests are paced so that the remaining budget of the window is spread evenly
+  over its remaining time (``X-RateLimit-Remaining``/``-Reset``), instead of bursting into 429s.
+* A token is sent only to the instance it belongs to (Settings.token_for) and never logged.
 """
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
 import logging
 import re
-import time
 import urllib.parse
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
 import requests
 from mastodon import Mastodon
 from mastodon.errors import (MastodonAPIError, MastodonError, MastodonNetworkError, MastodonNotFoundError,
-                             MastodonServerError)
+                             MastodonRatelimitError, MastodonServerError)
 
 from collection.errors import CollectionError, redact
-from collection.snowflake import parse_timestamp
+from collection.policy import (DeadlineReached, RateLimitExhausted, RateWindow, RequestPolicy, RequestStats,
+                               ServerClock, RateLimited, RetryableFailure)
 
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 40  # the most Mastodon returns per timeline page
-USER_AGENT = "mastodon-datalake-collector (Mastodon.py)"
-DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
+USER_AGENT = "mastodon-datalake-collector (Mastodon.py, requests)"
 REFUSALS = (401, 403, 422)
+RETRIED_STATUSES = (500, 502, 503, 504)
+#: DESIGN.md's instance-domain rule: a host name, lowercased, internationalized names in ASCII
+HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 _decoder = json.JSONDecoder()
 
@@ -64,19 +64,6 @@ def parse_timeline(value: str) -> Timeline:
     raise ValueError(f"MASTODON_TIMELINE={value!r} is not a timeline; use public, local or tag:<name>")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a failing request (5xx, timeout, connection) is retried."""
-
-    attempts: int = 6
-    initial_backoff: float = 1.0
-    max_backoff: float = 60.0
-
-    def backoff(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        return min(self.initial_backoff * 2 ** (attempt - 1), self.max_backoff)
-
-
 @dataclass(frozen=True, slots=True)
 class RawStatus:
     status_id: int
@@ -88,14 +75,6 @@ class RawStatus:
 class TimelinePage:
     statuses: list[RawStatus]  # oldest first
     prev_min_id: int | None  # the min_id of the Link rel="prev" URL: where the next newer page starts
-
-
-@dataclass
-class RequestStats:
-    requests: int = 0
-    retries: int = 0
-    rate_limit_waits: int = 0
-    rate_limit_wait_seconds: float = 0.0
 
 
 def parse_statuses(body: bytes) -> list[RawStatus]:
@@ -138,7 +117,7 @@ def _skip_space(text: str, index: int) -> int:
 
 def _raw_status(record: dict, raw: str) -> RawStatus:
     status_id = record.get("id")
-    if not isinstance(status_id, str) or not status_id.isdigit():
+    if not isinstance(status_id, str) or not status_id.isdigit() or len(status_id) > 20:
         raise ValueError(f"status without a decimal string id: {raw[:120]!r}")
     created_at = record.get("created_at")
     if "\n" in raw or "\r" in raw:
@@ -146,179 +125,162 @@ def _raw_status(record: dict, raw: str) -> RawStatus:
     return RawStatus(int(status_id), created_at if isinstance(created_at, str) else "", raw.encode("utf-8"))
 
 
-LINK_VALUE = re.compile(r'\s*,?\s*<([^>]*)>((?:\s*;\s*[^;,="]+\s*(?:=\s*(?:"[^"]*"|[^;,"]*))?)*)')
-LINK_PARAM = re.compile(r';\s*([^;,="\s]+)\s*(?:=\s*("[^"]*"|[^;,"]*))?')
-
-
-def parse_link_header(value: str | None) -> dict[str, str]:
-    """``{rel: url}`` of an RFC 8288 Link header such as Mastodon's pagination links."""
-    links: dict[str, str] = {}
-    for link in LINK_VALUE.finditer(value or ""):
-        for name, param in LINK_PARAM.findall(link.group(2)):
-            if name.lower() == "rel":
-                for rel in param.strip().strip('"').split():
-                    links[rel] = link.group(1)
-    return links
-
-
-def query_id(url: str, name: str) -> int | None:
-    values = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get(name)
+def query_id(url: str | None, name: str) -> int | None:
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(url or "").query).get(name)
     if values and values[0].isdigit():
         return int(values[0])
     return None
 
 
-def parse_reset(value: str | None) -> float | None:
-    """X-RateLimit-Reset as epoch seconds: Mastodon sends ISO 8601, GoToSocial epoch seconds."""
-    if not value:
-        return None
-    try:
-        return float(value) if value.strip().isdigit() else parse_timestamp(value).timestamp()
-    except ValueError:
-        return None
-
-
-class ServerClock:
-    """How far this machine's clock is ahead of an instance's, from the HTTP ``Date`` headers.
-
-    A Date header has whole seconds, truncated, so ``received_at - Date`` is the clock offset
-    plus the network delay plus 0..1 s; the smallest over recent answers is the tightest
-    estimate (never below the true offset, so waits computed from it are never too short).
-    Mastodon.py corrects with the last Date header alone and so waits up to a second too long
-    at every rate-limit window.
-    """
-
-    def __init__(self, samples: int = 64):
-        self._offsets: deque[float] = deque(maxlen=samples)
-
-    def observe(self, date_header: str | None, received_at: float) -> None:
-        if not date_header:
-            return
-        try:
-            self._offsets.append(received_at - email.utils.parsedate_to_datetime(date_header).timestamp())
-        except (TypeError, ValueError):
-            pass
-
-    @property
-    def offset(self) -> float | None:
-        return min(self._offsets) if self._offsets else None
-
-    def to_local(self, server_time: float) -> float:
-        return server_time + (self.offset or 0.0)
-
-
 class InstanceClient:
-    """Requests to one instance: its domain and its timeline pages, with retries."""
+    """Requests to one instance: its domain and its timeline pages, through one RequestPolicy."""
 
-    def __init__(self, base_url: str, access_token: str | None = None, *, retry: RetryPolicy | None = None,
-                 request_timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, base_url: str, access_token: str | None = None, *, policy: RequestPolicy | None = None,
+                 request_timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
         self.label = self.base_url
-        self.retry = retry or RetryPolicy()
+        self.policy = policy or RequestPolicy()
         self.stats = RequestStats()
+        self.window = RateWindow()
         self.server_clock = ServerClock()
         self._token = access_token or None
-        self._sleep = sleep
-        session = requests.Session()
-        session.headers["Accept"] = "application/json"
-        session.hooks["response"].append(self._observe)
-        self.api = Mastodon(api_base_url=self.base_url, ratelimit_method="wait", request_timeout=request_timeout,
-                            session=session, user_agent=USER_AGENT, version_check_mode="none")
-        # Set after construction: Mastodon.py reads access_token as a file name when one exists.
-        self.api.access_token = self._token
+        self._timeout = request_timeout
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        if self._token:
+            self.session.headers["Authorization"] = f"Bearer {self._token}"
+        self.session.hooks["response"].append(self._observe)
+        self.api = Mastodon(api_base_url=self.base_url, ratelimit_method="throw", request_timeout=request_timeout,
+                            session=self.session, user_agent=USER_AGENT, version_check_mode="none")
+        self.api.access_token = self._token  # after construction: Mastodon.py reads a str as a file name
 
     def close(self) -> None:
-        self.api.session.close()
-
-    # Mastodon.py's response object path: its waiting, auth and errors, our raw body.
-    def _get(self, endpoint: str, params: dict):
-        return self.api._Mastodon__api_request("GET", endpoint, params, return_response_object=True)  # noqa: SLF001
+        self.session.close()
 
     def _observe(self, response, *args, **kwargs):
-        """Session hook, before Mastodon.py sees the answer: count it, put its rate-limit reset
-        in this machine's clock, and say when the rate limit makes Mastodon.py wait."""
+        """Session hook on every answer (both libraries): count it and read its rate-limit headers."""
         self.stats.requests += 1
-        # Mastodon.py reports any exception from in here as a network error: never raise.
         try:
-            headers = response.headers
-            self.server_clock.observe(headers.get("Date"), time.time())
-            reset = parse_reset(headers.get("X-RateLimit-Reset"))
-            if reset is not None and self.server_clock.offset is not None:
-                local_reset = self.server_clock.to_local(reset)
-                headers["X-RateLimit-Reset"] = dt.datetime.fromtimestamp(local_reset, dt.timezone.utc).isoformat()
-                del headers["Date"]  # the reset is in local time now: Mastodon.py must not shift it again
-            if response.status_code == 429:
-                self._note_rate_limit(headers)
-        except Exception:  # noqa: BLE001
+            now = self.policy.clock()
+            self.server_clock.observe(response.headers.get("Date"), now)
+            self.window.update(response.headers, self.server_clock, now)
+        except Exception:  # noqa: BLE001 - Mastodon.py reports any exception from in here as a network error
             log.exception("%s: could not read the rate-limit headers of an answer", self.label)
         return response
-
-    def _note_rate_limit(self, headers) -> None:
-        reset = parse_reset(headers.get("X-RateLimit-Reset"))
-        wait = max(0.0, reset - time.time()) if reset is not None else None
-        self.stats.rate_limit_waits += 1
-        self.stats.rate_limit_wait_seconds += wait or 0.0
-        limit = headers.get("X-RateLimit-Limit", "?")
-        until = f"{wait:.1f}s until it resets" if wait is not None else "with a growing backoff (no reset time given)"
-        log.info("%s: rate limit reached (%s requests per window): waiting %s", self.label, limit, until)
 
     def describe(self, message: str) -> str:
         return redact(f"instance {self.base_url}{'' if self.label == self.base_url else f' ({self.label})'}: "
                       f"{message}", self._token)
 
+    # ------------------------------------------------------------------ the policy loop
     def request(self, what: str, call: Callable[[], object]):
-        """Run ``call`` with retries of 5xx answers and network failures; CollectionError when exhausted."""
-        attempts = self.retry.attempts
-        for attempt in range(1, attempts + 1):
+        """Run ``call`` under the policy: pace, retry 5xx/network failures, wait out 429s (bounded)."""
+        policy = self.policy
+        attempt = 0
+        while True:
+            self._pace(what)
+            self.window.last_request = policy.clock()
             try:
                 return call()
-            except MastodonServerError as error:
-                problem = f"HTTP {_status(error)} {_reason(error)}".strip()
-            except MastodonNetworkError as error:
-                problem = _network_problem(error)
-            except _MalformedAnswer as error:
+            except RateLimited:
+                self.stats.rate_limited += 1
+                self._wait_rate_limit(what)
+                continue
+            except RetryableFailure as error:
                 problem = str(error)
-            if attempt == attempts:
+            attempt += 1
+            if attempt >= policy.attempts:
                 raise CollectionError(self.describe(
-                    f"{what} failed {attempts} times, last with {problem}; "
-                    f"{_advice(problem)}")) from None
-            delay = self.retry.backoff(attempt)
+                    f"{what} failed {policy.attempts} times, last with {problem}; {_advice(problem)}")) from None
+            delay = policy.backoff(attempt)
             self.stats.retries += 1
-            log.warning("%s: %s failed with %s (attempt %d of %d); retrying in %.1fs",
-                        self.label, what, redact(problem, self._token), attempt, attempts, delay)
-            self._sleep(delay)
-        raise AssertionError("unreachable")
+            log.warning("%s: %s failed with %s (attempt %d of %d); retrying in %.1fs", self.label, what,
+                        redact(problem, self._token), attempt, policy.attempts, delay)
+            policy.sleep(delay)
 
+    def _pace(self, what: str) -> None:
+        policy = self.policy
+        now = policy.clock()
+        if policy.deadline is not None and now >= policy.deadline:
+            raise DeadlineReached(f"the run's slot ended before {what}")
+        if not policy.pace:
+            return
+        delay = self.window.pace_delay(now)
+        if delay <= 0:
+            return
+        exhausted = self.window.remaining is not None and self.window.remaining <= 0
+        if exhausted:  # no budget left: this is a rate-limit wait, bounded like a 429's
+            self._bounded_wait(delay, what, "the rate-limit window has no request left")
+        else:
+            if policy.deadline is not None and now + delay >= policy.deadline:
+                raise DeadlineReached(f"the run's slot ends before the next request may be sent ({what})")
+            self.stats.pace_wait_seconds += delay
+            policy.sleep(delay)
+
+    def _wait_rate_limit(self, what: str) -> None:
+        now = self.policy.clock()
+        delay = self.window.wait_after_429(now, fallback=self.policy.backoff(self.stats.rate_limited))
+        limit = self.window.limit or "?"
+        log.info("%s: rate limit reached (HTTP 429, %s requests per window): waiting %.1fs", self.label, limit, delay)
+        self._bounded_wait(delay, what, "the instance answers HTTP 429 (rate limit)")
+
+    def _bounded_wait(self, delay: float, what: str, why: str) -> None:
+        policy = self.policy
+        bound = policy.max_rate_limit_wait
+        if self.stats.rate_limit_wait_seconds + delay > bound:
+            waited = self.stats.rate_limit_wait_seconds
+            raise RateLimitExhausted(self.describe(
+                f"{why} during {what}; waiting {delay:.0f}s more would pass the run's bound of {bound:.0f}s of "
+                f"rate-limit waits ({waited:.0f}s waited, {self.stats.rate_limited} answers 429): the run stops "
+                "here and the day is incomplete; the next run continues from the checkpoint. Raise "
+                "DATALAKE_MAX_RATE_LIMIT_WAIT, collect less often per instance, or lower MASTODON_MAX_PAGES"))
+        if policy.deadline is not None and policy.clock() + delay >= policy.deadline:
+            raise DeadlineReached(f"the run's slot ends during a rate-limit wait ({what})")
+        self.stats.rate_limit_wait_seconds += delay
+        policy.sleep(delay)
+
+    # ------------------------------------------------------------------ the two calls
     def instance_domain(self) -> str:
-        """The instance's own domain: /api/v2/instance ``domain``, else /api/v1/instance ``uri``."""
+        """The instance's own domain: /api/v2/instance ``domain``, else /api/v1/instance ``uri``.
+
+        Raises CollectionError (permanent) when it is not a host name (DESIGN.md's domain rule).
+        """
         def fetch():
             try:
-                info = self.api.instance_v2()
-                domain = info.get("domain")
-                if domain:
-                    return domain
-            except MastodonNotFoundError:
-                pass  # before Mastodon 4.0: only v1
-            info = self.api.instance_v1()
-            return info.get("uri")
+                try:
+                    domain = self.api.instance_v2().get("domain")
+                    if domain:
+                        return domain
+                except MastodonNotFoundError:
+                    pass  # before Mastodon 4.0: only v1
+                return self.api.instance_v1().get("uri")
+            except MastodonRatelimitError:
+                raise RateLimited() from None
+            except MastodonServerError as error:
+                raise RetryableFailure(f"HTTP {_status(error)} {_reason(error)}".strip()) from None
+            except MastodonNetworkError as error:
+                raise RetryableFailure(_network_problem(error.__context__)) from None
 
         try:
-            domain = self.request("reading the instance information (/api/v2/instance)", fetch)
+            reported = self.request("reading the instance information (/api/v2/instance)", fetch)
         except MastodonAPIError as error:
             if _status(error) == 401 and self._token:
                 raise CollectionError(self.describe(
                     f"the instance API answered HTTP 401 ({_error_text(error)}): the configured access token was "
-                    "not accepted; check MASTODON_ACCESS_TOKEN or the Airflow connection `mastodon_default`")) from None
+                    "not accepted; check MASTODON_ACCESS_TOKENS or the instance's Airflow connection"),
+                    permanent=True) from None
             raise CollectionError(self.describe(
                 f"the instance API answered HTTP {_status(error)} {_error_text(error)}; check that the URL in "
                 "MASTODON_INSTANCES is a Mastodon server")) from None
         except MastodonError as error:
             raise CollectionError(self.describe(f"reading the instance information failed: {error}")) from None
-        domain = normalize_domain(domain)
+        domain = normalize_domain(reported)
         if domain is None:
+            shown = repr(reported)[:120] if isinstance(reported, str) else type(reported).__name__
             raise CollectionError(self.describe(
-                "the instance API reports no usable domain (v2 `domain`, v1 `uri`); "
-                "check that the URL in MASTODON_INSTANCES is a Mastodon server"))
+                f"the instance reports its domain as {shown}, which cannot name a partition: a domain must be a host "
+                "name (letters, digits, hyphens and dots; no port, slash, '..' or other character). Check that the "
+                "URL in MASTODON_INSTANCES is a Mastodon server"), permanent=True)
         self.label = domain
         return domain
 
@@ -326,43 +288,44 @@ class InstanceClient:
         """The ``limit`` statuses just above ``min_id`` (Mastodon's oldest-first slice)."""
         params = dict(timeline.params)
         params.update(min_id=str(min_id), limit=str(limit))
+        url = self.base_url + timeline.endpoint
 
         def fetch():
-            response = self._get(timeline.endpoint, dict(params))
+            self.stats.timeline_requests += 1
+            try:
+                response = self.session.get(url, params=params, timeout=self._timeout)
+            except requests.exceptions.RequestException as error:
+                raise RetryableFailure(_network_problem(error)) from None
+            if response.status_code == 429:
+                raise RateLimited()
+            if response.status_code in RETRIED_STATUSES:
+                raise RetryableFailure(f"HTTP {response.status_code} {response.reason or ''}".strip())
+            if response.status_code in REFUSALS:
+                raise CollectionError(self.describe(refusal_message(
+                    timeline, response.status_code, _body_error(response), bool(self._token))), permanent=True)
+            if response.status_code >= 400:
+                raise CollectionError(self.describe(
+                    f"the {timeline.name} timeline answered HTTP {response.status_code} {_body_error(response)}; "
+                    "check MASTODON_TIMELINE and that the URL is a Mastodon server"))
             try:
                 statuses = parse_statuses(response.content)
             except (ValueError, UnicodeDecodeError) as error:
-                raise _MalformedAnswer(f"a malformed answer ({error})") from None
-            links = parse_link_header(response.headers.get("Link"))
-            return TimelinePage(statuses, query_id(links["prev"], "min_id") if "prev" in links else None)
+                raise RetryableFailure(f"a malformed answer ({error})") from None
+            return TimelinePage(statuses, query_id(response.links.get("prev", {}).get("url"), "min_id"))
 
-        try:
-            return self.request(f"reading the {timeline.name} timeline", fetch)
-        except MastodonAPIError as error:
-            status = _status(error)
-            if status in REFUSALS:
-                raise CollectionError(self.describe(refusal_message(timeline, status, _error_text(error),
-                                                                    bool(self._token))), permanent=True) from None
-            raise CollectionError(self.describe(
-                f"the {timeline.name} timeline answered HTTP {status} {_error_text(error)}; "
-                "check MASTODON_TIMELINE and that the URL is a Mastodon server")) from None
-        except MastodonError as error:
-            raise CollectionError(self.describe(f"reading the {timeline.name} timeline failed: {error}")) from None
-
-
-class _MalformedAnswer(Exception):
-    """A 2xx answer whose body is not a JSON array of statuses (e.g. cut off by a proxy)."""
+        return self.request(f"reading the {timeline.name} timeline", fetch)
 
 
 def refusal_message(timeline: Timeline, status: int, server_says: str, has_token: bool) -> str:
     said = f" ({server_says})" if server_says else ""
     if has_token:
-        token_advice = ("the configured access token was not accepted: check MASTODON_ACCESS_TOKEN or the "
-                        "Airflow connection `mastodon_default` (a token of an account on this instance with "
-                        "the read:statuses scope)")
+        token_advice = ("the configured access token was not accepted: check the instance's token in "
+                        "MASTODON_ACCESS_TOKENS or its Airflow connection mastodon_<host> (a token of an account on "
+                        "this instance with the read:statuses scope)")
     else:
         token_advice = ("configure an access token of an account on this instance (read:statuses scope) in "
-                        "MASTODON_ACCESS_TOKEN or the password of the Airflow connection `mastodon_default`")
+                        "MASTODON_ACCESS_TOKENS (host=token) or the Airflow connection mastodon_<host> "
+                        "(MASTODON_ACCESS_TOKEN or mastodon_default when it is the only instance)")
     other = "MASTODON_TIMELINE=local or MASTODON_TIMELINE=tag:<name>" if timeline.name == "public" else (
         "MASTODON_TIMELINE=public, local or tag:<name>")
     return (f"the {timeline.name} timeline is refused with HTTP {status}{said}: the instance does not "
@@ -371,18 +334,25 @@ def refusal_message(timeline: Timeline, status: int, server_says: str, has_token
 
 
 def normalize_domain(value) -> str | None:
-    """The instance domain as it names partitions: lowercase host[:port], no scheme or path."""
+    """The instance domain as it names partitions (DESIGN.md): a lowercased host name,
+    internationalized names in ASCII; None for anything else (a port, a path, '..', spaces, ...)."""
     if not isinstance(value, str):
         return None
-    text = value.strip().lower()
+    text = value.lower()
     if "://" in text:
-        text = urllib.parse.urlsplit(text).netloc
-    text = text.rstrip("/")
-    try:
-        text = text.encode("idna").decode("ascii") if not text.isascii() else text
-    except UnicodeError:
-        return None
-    return text if DOMAIN.match(text) else None
+        parts = urllib.parse.urlsplit(text)
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            return None
+        text = parts.netloc
+    text = text.rstrip("/").rstrip(".")
+    if not text.isascii():
+        try:
+            import idna
+
+            text = idna.encode(text, uts46=True).decode("ascii")
+        except (UnicodeError, ValueError):
+            return None
+    return text if HOST_NAME.fullmatch(text) and ".." not in text else None
 
 
 def _status(error: MastodonAPIError):
@@ -398,8 +368,16 @@ def _error_text(error: MastodonAPIError) -> str:
     return str(text)[:200]
 
 
-def _network_problem(error: MastodonNetworkError) -> str:
-    cause = error.__context__
+def _body_error(response) -> str:
+    try:
+        body = response.json()
+        text = body.get("error") if isinstance(body, dict) else None
+    except ValueError:
+        text = None
+    return str(text or response.reason or "")[:200]
+
+
+def _network_problem(cause) -> str:
     if isinstance(cause, requests.exceptions.Timeout):
         return "a timeout (no answer in time)"
     if isinstance(cause, requests.exceptions.ConnectionError):
@@ -409,11 +387,11 @@ def _network_problem(error: MastodonNetworkError) -> str:
         if "Name or service not known" in text or "Failed to resolve" in text or "nodename nor servname" in text:
             return "an unknown host name"
         return "a connection error"
-    return f"a network error ({error})"
+    return f"a network error ({type(cause).__name__ if cause else 'unknown'})"
 
 
 def _advice(problem: str) -> str:
-    if problem == "connection refused" or problem == "an unknown host name":
+    if problem in ("connection refused", "an unknown host name"):
         return "check that the URL in MASTODON_INSTANCES is right and that the server is up"
     if problem.startswith("HTTP 5"):
         return "the instance is failing; retry the run later"

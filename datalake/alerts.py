@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import urllib.request
+from urllib.parse import urlsplit
+
+from datalake.settings import alert_webhook_from_env
 
 log = logging.getLogger("datalake.alerts")
 
@@ -29,21 +31,49 @@ def alert_payload(context) -> dict:
 def alert_task_failure(context, webhook_url: str | None = None) -> dict:
     """Log the failure as one readable ERROR line and post it to the webhook, if any.
 
-    The webhook URL comes from DATALAKE_ALERT_WEBHOOK (or the argument). A webhook that does
-    not answer is logged, never raised: an alert must not fail the run a second time.
+    The webhook URL comes from DATALAKE_ALERT_WEBHOOK (or the argument). It is a secret (see
+    :func:`webhook_label`): logs show its scheme and host only. A webhook that does not answer, or
+    a URL urllib cannot use, is logged, never raised: an alert must not fail the run a second
+    time, nor put the URL in a traceback.
     """
     payload = alert_payload(context)
     log.error("ALERT %s (day %s, run %s, try %s): %s", payload["text"], payload["day"], payload["run_id"],
               payload["try_number"], payload["error"])
-    # Read here, not through Settings.from_env(): a broken setting elsewhere (the very failure
-    # being alerted) must not keep the alert from being sent.
-    url = webhook_url or os.environ.get("DATALAKE_ALERT_WEBHOOK")
+    url = webhook_url or alert_webhook_from_env()  # this variable alone: another broken setting must not stop it
     if url:
-        request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), method="POST",
-                                         headers={"Content-Type": "application/json"})
         try:
+            request = urllib.request.Request(url, data=json.dumps(payload).encode("utf-8"), method="POST",
+                                             headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=10) as response:
-                log.info("alert posted to the webhook (HTTP %s)", response.status)
-        except OSError as error:
-            log.warning("alert webhook %s did not accept the alert: %s", url.split("?")[0], error)
+                log.info("alert posted to the webhook %s (HTTP %s)", webhook_label(url), response.status)
+        except Exception as error:  # noqa: BLE001 - OSError, and ValueError for a URL urllib cannot use
+            log.warning("alert webhook %s did not accept the alert: %s", webhook_label(url),
+                        _without(url, f"{type(error).__name__}: {error}"))
     return payload
+
+
+def webhook_label(url: str) -> str:
+    """How logs name a webhook: scheme and host only. Slack- and Discord-style hooks carry their
+    token in the path (``/services/T…/B…/<token>``, ``/api/webhooks/<id>/<token>``), others in the
+    query or the user info, so nothing after the host is ever shown."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparseable URL)"
+    return f"{parts.scheme}://{host}{port}/…" if parts.scheme and host else "(URL without scheme or host)"
+
+
+def _without(url: str, text: str) -> str:
+    """``text`` (an error message, which urllib or a hostile server may fill with the URL or its
+    parts) with every non-trivial piece of the URL after the host replaced by ``…``."""
+    try:
+        parts = urlsplit(url.strip())
+        secrets = [url, url.strip(), parts.path, parts.query, parts.fragment, parts.username or "",
+                   parts.password or ""] + parts.path.split("/") + parts.query.split("&")
+    except ValueError:
+        secrets = [url, url.strip()]
+    for secret in sorted({piece for piece in secrets if len(piece) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "…")
+    return text

@@ -7,20 +7,25 @@ temporary name in the same directory and is renamed into place (WebHDFS RENAME w
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import posixpath
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Iterator
 
 from hdfs import HdfsError, InsecureClient
 
+from datalake.errors import LakeError
 from datalake.settings import Settings
 
 TMP_PREFIX = "_tmp."
+__all__ = ["LakeError", "LakeLayout", "TMP_PREFIX", "delete_quietly", "exists", "hdfs_client", "layout",
+           "list_files", "list_names", "prepare_lake", "read_bytes", "read_json", "rename_over", "replace_directory",
+           "temp_sibling", "write_atomic"]
 
-
-class LakeError(Exception):
-    """An HDFS operation of the lake failed; the message names the path and the cause."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,34 @@ class LakeLayout:
     def checkpoint(self, instance_host: str) -> str:
         return posixpath.join(self.root, "state", "mastodon", f"instance={instance_host}", "checkpoint.json")
 
+    def collection_day_state(self, instance_host: str, day: dt.date) -> str:
+        """How far an instance's day was collected (collection/rawzone.py DayState)."""
+        return posixpath.join(self.root, "state", "mastodon", f"instance={instance_host}", "days",
+                              f"dt={day.isoformat()}.json")
+
+    @property
+    def collection_state_root(self) -> str:
+        """The directory of every instance's state (``instance=<host>/checkpoint.json``, ``days/``)."""
+        return posixpath.join(self.root, "state", "mastodon")
+
+    def pending(self, day: dt.date) -> str:
+        """Tokens saying the day's raw partitions changed since it was last loaded (one file per change)."""
+        return posixpath.join(self.pending_root, f"dt={day.isoformat()}")
+
+    @property
+    def pending_root(self) -> str:
+        return posixpath.join(self.root, "state", "pipeline", "pending")
+
     def curated(self, day: dt.date) -> str:
         return posixpath.join(self.root, "curated", "statuses", f"dt={day.isoformat()}")
+
+    @property
+    def curated_parquet_root(self) -> str:
+        """The Parquet copy of the curated zone (``dt=<day>/part-*.parquet``), for pandas / DuckDB / Spark."""
+        return posixpath.join(self.root, "curated", "statuses_parquet")
+
+    def curated_parquet(self, day: dt.date) -> str:
+        return posixpath.join(self.curated_parquet_root, f"dt={day.isoformat()}")
 
     def aggregates(self, metric: str, day: dt.date) -> str:
         return posixpath.join(self.root, "aggregates", metric, f"dt={day.isoformat()}")
@@ -72,9 +103,67 @@ class LakeLayout:
         """Row keys the HBase loader wrote for a metric's day (to remove stale cells on reload)."""
         return posixpath.join(self.root, "state", "hbase", metric, f"dt={day.isoformat()}.json")
 
+    def lock(self, name: str) -> str:
+        """A lock of the lake (datalake/locks.py): ``state/locks/<name>.json``."""
+        return posixpath.join(self.root, "state", "locks", f"{name}.json")
+
     def work(self, name: str) -> str:
         """Scratch space for a run (job outputs before they are renamed into a zone)."""
         return posixpath.join(self.root, "_work", name)
+
+
+_INSTANCE_IN_PATH = re.compile(r"/instance=([^/]+)/")
+
+
+def instance_from_path(path: str | None) -> str | None:
+    """The instance domain of a raw-zone path (``.../instance=<domain>/dt=.../part-...``)."""
+    match = _INSTANCE_IN_PATH.search(path or "")
+    return match.group(1).strip().lower() if match else None
+
+
+#: Modes of the zones under the lake root (docs/personal-data.md, "Who may read what"). The
+#: private zones hold personal data in clear (raw, quarantine), the collector's and the loader's
+#: state and the runs' scratch: only the lake's HDFS user may enter them, whatever the modes of
+#: the files inside. The analytic zones hold pseudonyms and counts: every HDFS user may read them.
+PRIVATE_ZONES = ("raw", "quarantine", "state", "_work")
+ANALYTIC_ZONES = ("curated", "aggregates")
+PRIVATE_MODE, ANALYTIC_MODE, ROOT_MODE = "700", "755", "755"
+
+
+def prepare_lake(client: InsecureClient, lake: LakeLayout, user: str) -> list[str]:
+    """Create the lake root and its zones with their modes, and bring a private zone that is more
+    open than 700 back to 700 (the NameNode enforces them with ``dfs.permissions.enabled``).
+    An analytic zone that exists keeps the mode an operator gave it. Every stage that writes calls
+    this first; it costs two or three NameNode calls. Returns what it changed. LakeError when
+    ``user`` may not do it (the root belongs to someone else: an administrator creates it for the
+    service user, as `stack/stackctl.py` does on the local stack)."""
+    changed = []
+    try:
+        if client.status(lake.root, strict=False) is None:
+            client.makedirs(lake.root, permission=ROOT_MODE)
+            changed.append(f"created {lake.root} ({ROOT_MODE})")
+        present = dict(client.list(lake.root, status=True))
+        for zone, mode in [(zone, PRIVATE_MODE) for zone in PRIVATE_ZONES] + [(zone, ANALYTIC_MODE) for zone in ANALYTIC_ZONES]:
+            path = posixpath.join(lake.root, zone)
+            status = present.get(zone)
+            if status is None:
+                client.makedirs(path, permission=mode)
+                client.set_permission(path, mode)  # the NameNode applies its umask to MKDIRS
+                changed.append(f"created {path} ({mode})")
+            elif mode == PRIVATE_MODE and status["permission"] != PRIVATE_MODE:
+                if status["owner"] != user:
+                    raise LakeError(f"{path} is mode {status['permission']} and owned by {status['owner']}, not by the "
+                                    f"lake's HDFS user {user}: it holds personal data; `hdfs dfs -chown -R {user} {path}` "
+                                    f"and `-chmod 700` it as an HDFS administrator")
+                client.set_permission(path, PRIVATE_MODE)
+                changed.append(f"{path}: mode {status['permission']} -> {PRIVATE_MODE}")
+                log.warning("%s was mode %s: back to %s (it holds personal data or the lake's state)", path,
+                            status["permission"], PRIVATE_MODE)
+    except HdfsError as error:
+        raise LakeError(f"preparing the lake {lake.root} as HDFS user {user} failed: {error}; the root must exist and "
+                        f"belong to {user} (an HDFS administrator: `hdfs dfs -mkdir -p {lake.root} && hdfs dfs -chown "
+                        f"{user} {lake.root}`)") from error
+    return changed
 
 
 def hdfs_client(settings: Settings, timeout: float = 60.0) -> InsecureClient:
@@ -106,10 +195,10 @@ def write_atomic(client: InsecureClient, path: str, data: bytes | Iterator[bytes
         client.write(tmp, data=data, overwrite=True)
         rename_over(client, tmp, path)
     except HdfsError as error:
-        _delete_quietly(client, tmp)
+        delete_quietly(client, tmp)
         raise LakeError(f"writing {path} on HDFS failed: {error}") from error
     except BaseException:
-        _delete_quietly(client, tmp)
+        delete_quietly(client, tmp)
         raise
 
 
@@ -133,11 +222,49 @@ def replace_directory(client: InsecureClient, source: str, destination: str) -> 
         raise LakeError(f"moving {source} into place at {destination} failed: {error}") from error
 
 
-def _delete_quietly(client: InsecureClient, path: str) -> None:
+def delete_quietly(client: InsecureClient, path: str) -> None:
+    """Delete a path (recursively) if it exists; any failure is ignored: for cleanup of temporary
+    files and scratch directories, which must never hide the error being handled."""
     try:
         client.delete(path, recursive=True)
     except Exception:  # noqa: BLE001 - cleanup of a temp file must not hide the real error
         pass
+
+
+def _missing(error: HdfsError) -> bool:
+    text = str(error)
+    return getattr(error, "exception", None) == "FileNotFoundException" or "FileNotFoundException" in text \
+        or "does not exist" in text or text.endswith(" not found.")
+
+
+def exists(client: InsecureClient, path: str) -> bool:
+    try:
+        return client.status(path, strict=False) is not None
+    except HdfsError as error:
+        raise LakeError(f"checking {path} on HDFS failed: {error}") from error
+
+
+def read_bytes(client: InsecureClient, path: str) -> bytes | None:
+    """The whole content of a (small) file; None when it does not exist."""
+    try:
+        with client.read(path) as reader:
+            return reader.read()
+    except HdfsError as error:
+        if _missing(error):
+            return None
+        raise LakeError(f"reading {path} on HDFS failed: {error}") from error
+
+
+def read_json(client: InsecureClient, path: str):
+    """A small JSON file (state, manifests, lists) parsed; None when it does not exist.
+    ValueError names the file when it is not JSON."""
+    data = read_bytes(client, path)
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON ({error})") from None
 
 
 def list_names(client: InsecureClient, path: str) -> list[str]:
@@ -145,16 +272,12 @@ def list_names(client: InsecureClient, path: str) -> list[str]:
     try:
         return sorted(client.list(path))
     except HdfsError as error:
-        if "FileNotFoundException" in str(error) or "does not exist" in str(error):
+        if _missing(error):
             return []
         raise LakeError(f"listing {path} on HDFS failed: {error}") from error
 
 
 def list_files(client: InsecureClient, directory: str) -> list[str]:
     """Full paths of the finished data files in a directory (no temp, _SUCCESS or hidden files)."""
-    try:
-        names = client.list(directory)
-    except HdfsError:
-        return []
-    return [posixpath.join(directory, name) for name in sorted(names)
+    return [posixpath.join(directory, name) for name in list_names(client, directory)
             if not name.startswith((TMP_PREFIX, "_", "."))]

@@ -8,9 +8,11 @@ import sys
 import time
 
 from datalake.cli_types import iso_date, positive_int
-from datalake.settings import ConfigError, Settings
+from datalake.errors import DatalakeError
+from datalake.settings import Settings
 from hbase.errors import LoadError
-from hbase.loader import DEFAULT_BATCH_SIZE, DEFAULT_READ_BATCH, BatchEvent, load_day
+from hbase.loader import DEFAULT_BATCH_SIZE, DEFAULT_READ_BATCH, BatchEvent
+from hbase.stage import run as run_stage
 from hbase.tables import ALL_TABLES, METRICS, connect, describe_target, ensure_tables, table_for
 
 log = logging.getLogger("hbase")
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"only these tables (default: all of {', '.join(ALL_TABLES)})")
 
     load = commands.add_parser(
-        "load", help="load one day of /datalake/aggregates into HBase",
+        "load", help="load one day of /datalake/aggregates into HBase (and its day_table row)",
         description="Load one day of the aggregates zone (/datalake/aggregates/<metric>/dt=<DATE>/) into "
         "HBase. Creates missing tables. Safe to re-run for any day at any time: the day's cells are "
         "overwritten, cells a previous load of the day wrote and this one does not are removed, and the "
@@ -105,15 +107,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "load":
             log.info("loading day %s from %s%s into %s", args.date, settings.webhdfs_url, settings.root,
                      describe_target(settings))
-            report = load_day(settings, args.date, _metrics(args.metrics), args.batch_size,
-                              read_batch=args.read_batch, on_batch=Progress())
-            print(report.summary())
-            return 0
+            report = run_stage(settings, [args.date], _metrics(args.metrics), batch_size=args.batch_size,
+                               read_batch=args.read_batch, on_batch=Progress())
+            print(report.format())
+            return 1 if report.errors else 0
         if args.command == "show":
             return _show(settings, table_for(args.table), args.limit, args.day)
-    except (LoadError, ConfigError) as exc:
+    except DatalakeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2 if exc.permanent else 1
     return 2
 
 

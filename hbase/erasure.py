@@ -1,6 +1,6 @@
 """A person's rows in HBase: find them, delete them, and drop their key from the loader's manifests.
 
-Used by the erasure (datalake/erasure.py). The normal way a person leaves HBase is a reload of
+Used by the erasure (privacy/erasure.py, through ``hbase.person_in_hbase``). The normal way a person leaves HBase is a reload of
 every day they appeared on, from aggregates recomputed without them: the loader then removes
 their ``daily:<dt>`` cells (stale rows of the day's manifest) and, once a row has no ``daily:``
 cell left, its ``data:`` cells, so the ``user_table`` row and the ``croissance_accounts_table``
@@ -141,3 +141,44 @@ def forget_in_manifests(client, lake, user_key: str, days: list[str]) -> list[st
                                                                           manifest.state, tables))
                 rewritten.append(path)
     return rewritten
+
+
+class PersonInHBase:
+    """What the erasure (privacy/erasure.py) asks of HBase, over one connection: ``hbase.person_in_hbase``."""
+
+    def __init__(self, settings):
+        from datalake.lake import hdfs_client, layout
+        from hbase.tables import connect
+
+        self.connection = connect(settings)
+        self.client, self.lake = hdfs_client(settings), layout(settings)
+
+    def rows(self, user_key: str) -> Rows:
+        return user_rows(self.connection, user_key)
+
+    def delete(self, rows: Rows) -> dict[str, int]:
+        return delete_rows(self.connection, rows)
+
+    def purge(self) -> list[str]:
+        return purge_deleted_cells(self.connection)
+
+    def forget_in_manifests(self, user_key: str, days: list[str]) -> list[str]:
+        return forget_in_manifests(self.client, self.lake, user_key, days)
+
+    def loaded_days(self, days) -> set[str]:
+        """Days that a load ever reached (a loader manifest exists for at least one metric)."""
+        from datalake.lake import exists
+        from hbase.tables import METRICS
+
+        return {day for day in days
+                if any(exists(self.client, self.lake.hbase_manifest(metric, dt.date.fromisoformat(day)))
+                       for metric in METRICS)}
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> "PersonInHBase":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,8 +1,10 @@
 """The one error type of the HBase boundary."""
 from __future__ import annotations
 
+from datalake.errors import DatalakeError
 
-class LoadError(Exception):
+
+class LoadError(DatalakeError):
     """Creating, loading or reading the HBase tables failed.
 
     The message says which table/day/file, what failed, and what to do, e.g.

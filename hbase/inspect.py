@@ -10,7 +10,7 @@ import happybase
 
 from hbase.cells import DATA_COUNT, DATA_ENGAGEMENT_RATE, DATA_FOLLOWERS, DATA_TOOTS, daily_column
 from hbase.errors import LoadError
-from hbase.tables import ALL_TABLES, THRIFT_ERRORS
+from hbase.tables import ALL_TABLES, DAY_TABLE, THRIFT_ERRORS
 
 SCAN_BATCH = 1000
 
@@ -68,6 +68,15 @@ def top_rows(connection: happybase.Connection, table: str, limit: int = 10, day:
                 continue
             scored.append(((values[0], float(values[-1] or 0)), row.decode("utf-8", "replace"), values))
         ordered_by = f"daily:{day} toots" if day else "data:toots"
+    elif table == DAY_TABLE:  # the latest days first, each whole or not and why
+        columns = ("complete", "statuses", "instances not complete")
+        for row, cells in _scan(connection, table, None):
+            instances = json.loads(cells.get(b"data:instances", b"{}"))
+            why = "; ".join(f"{name} {entry['state']}" for name, entry in sorted(instances.items())
+                            if entry.get("state") != "complete")
+            values = (cells.get(b"data:complete", b"?").decode(), int(cells.get(b"data:statuses", b"0")), why or "-")
+            scored.append(((dt.date.fromisoformat(row.decode()).toordinal(),), row.decode(), values))
+        ordered_by = "day, latest first"
     elif table == "croissance_accounts_table":
         columns = ("days seen",)
         for row, cells in _scan(connection, table, [column] if day else [b"daily"]):

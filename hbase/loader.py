@@ -22,6 +22,9 @@ Every step is a pure function of the input and of what is stored, so a reload of
 load of days out of order, or a rerun after a crash at any point ends with exactly the cells
 of one clean load. A day's load reads and writes only the rows of that day (and of the days
 whose first-seen accounts it moves, for growth), never the table's history.
+
+Longer than ~400 lines because the load's write order and its invariants (manifests, read-back,
+all-time recomputation, growth's first-seen attribution) must be read together to be trusted.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ from typing import Callable, Iterable, Iterator, Protocol
 
 import happybase
 
-from datalake.lake import LakeLayout, hdfs_client, layout
+from datalake.lake import LakeError, LakeLayout, hdfs_client, layout, prepare_lake
 from datalake.settings import Settings
 from hbase import manifest as manifests
 from hbase.aggregates import DayAggregates, read_day
@@ -150,8 +153,22 @@ class Sink(Protocol):
     def flush(self) -> None: ...
 
 
+class _CountedBatch(happybase.Batch):
+    """happybase's own batch (sends every ``batch_size`` mutations), telling ``on_send`` each time."""
+
+    def __init__(self, table: happybase.Table, batch_size: int, on_send: Callable[[int], None]):
+        super().__init__(table, batch_size=batch_size)
+        self._on_send = on_send
+
+    def send(self) -> None:
+        sent = self._mutation_count
+        super().send()
+        if sent:
+            self._on_send(sent)
+
+
 class BatchSink:
-    """A happybase batch sent every ``batch_size`` mutations (one mutateRows call per batch).
+    """A happybase ``Batch(batch_size=...)``: one mutateRows call per ``batch_size`` mutations.
 
     Deletes always name their columns: happybase's ``delete(row)`` without columns sends
     ``family:`` names, which HBase 2's Thrift server treats as empty qualifiers (nothing deleted).
@@ -160,29 +177,16 @@ class BatchSink:
     def __init__(self, table: happybase.Table, batch_size: int, on_send: Callable[[int], None]):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
-        self._batch = table.batch()
-        self._batch_size = batch_size
-        self._pending = 0
-        self._on_send = on_send
+        self._batch = _CountedBatch(table, batch_size, on_send)
 
     def put(self, row: bytes, cells: dict[bytes, bytes]) -> None:
         self._batch.put(row, cells)
-        self._count(len(cells))
 
     def delete(self, row: bytes, columns: list[bytes]) -> None:
         self._batch.delete(row, columns)
-        self._count(len(columns))
-
-    def _count(self, mutations: int) -> None:
-        self._pending += mutations
-        if self._pending >= self._batch_size:
-            self.flush()
 
     def flush(self) -> None:
-        if self._pending:
-            self._batch.send()
-            sent, self._pending = self._pending, 0
-            self._on_send(sent)
+        self._batch.send()
 
 
 SinkFactory = Callable[[happybase.Table, int, Callable[[int], None]], Sink]
@@ -201,9 +205,14 @@ def load_day(settings: Settings, day: dt.date, metrics: list[str] | None = None,
     ``sink_factory`` replaces the batched writer (the benchmark's one-put-per-cell baseline).
     Raises LoadError saying what failed and what to do.
     """
+    client, lake = hdfs_client(settings), layout(settings)
+    try:
+        prepare_lake(client, lake, settings.hdfs_user)
+    except LakeError as error:
+        raise LoadError(f"day {day.isoformat()}: {error}") from error
     connection = connect(settings)
     try:
-        loader = DayLoader(connection, hdfs_client(settings), layout(settings), day, batch_size=batch_size,
+        loader = DayLoader(connection, client, lake, day, batch_size=batch_size,
                            read_batch=read_batch, on_batch=on_batch, sink_factory=sink_factory)
         return loader.load(metrics)
     finally:

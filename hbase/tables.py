@@ -1,4 +1,5 @@
-"""The seven tables of DESIGN.md, how they are created, and the Thrift connection to them.
+"""The tables of DESIGN.md (the seven, the second wave's five, and day_table), how they are created,
+and the Thrift connection to them.
 
 Every table has the families ``data`` (all-time values) and ``daily`` (one qualifier per day).
 Settings chosen for this access pattern (point reads/writes by row key, small values, a value
@@ -15,13 +16,12 @@ rewritten on every reload of a day):
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 
 import happybase
-from thriftpy2.thrift import TException
-from thriftpy2.transport import TTransportException
 
+from datalake import hbase_connection
+from datalake.hbase_connection import THRIFT_ERRORS, open_hbase
 from datalake.settings import Settings
 from hbase.errors import LoadError
 
@@ -39,40 +39,30 @@ METRIC_TABLES: dict[str, tuple[str, ...]] = {
     "media": ("toot_with_media_table",),
     "tags": ("tag_table",),
     "emojis": ("emoji_table",),
+    "apps": ("app_table",),
+    "hours": ("hour_table",),
+    "kinds": ("toot_kind_table",),
+    "instances": ("instance_table",),
+    "sentiment": ("sentiment_table",),
 }
 METRICS: tuple[str, ...] = tuple(METRIC_TABLES)
-ALL_TABLES: tuple[str, ...] = tuple(table for tables in METRIC_TABLES.values() for table in tables)
-COUNT_METRICS = ("languages", "urls", "media", "tags", "emojis")
+#: one row per day: is it whole (hbase/day_table.py)
+DAY_TABLE = "day_table"
+METRIC_TABLE_NAMES: tuple[str, ...] = tuple(table for tables in METRIC_TABLES.values() for table in tables)
+ALL_TABLES: tuple[str, ...] = METRIC_TABLE_NAMES + (DAY_TABLE,)
+COUNT_METRICS = ("languages", "urls", "media", "tags", "emojis", "apps", "hours", "kinds", "instances", "sentiment")
 
-# errors a Thrift call raises when the server is down, hung, or refuses the request
-THRIFT_ERRORS = (TTransportException, TException, OSError, socket.timeout, EOFError, BrokenPipeError)
-
+__all__ = ["THRIFT_ERRORS", "connect", "ensure_tables"]
 DEFAULT_TIMEOUT_S = 120.0
 
 
 def describe_target(settings: Settings) -> str:
-    prefix = f"table prefix {settings.table_prefix!r}" if settings.table_prefix else "no table prefix"
-    return f"HBase Thrift server {settings.hbase_host}:{settings.hbase_port} ({prefix})"
+    return hbase_connection.describe_target(settings.hbase_host, settings.hbase_port, settings.table_prefix)
 
 
 def connect(settings: Settings, timeout_s: float = DEFAULT_TIMEOUT_S) -> happybase.Connection:
-    """An open connection (binary protocol, buffered transport: the Thrift v1 server's defaults).
-
-    ``timeout_s`` bounds every Thrift call so a hung server fails the load instead of blocking it.
-    Raises LoadError, saying what to do, when the server cannot be reached.
-    """
-    target = describe_target(settings)
-    try:
-        connection = happybase.Connection(settings.hbase_host, int(settings.hbase_port),
-                                          timeout=int(timeout_s * 1000), autoconnect=True,
-                                          table_prefix=settings.table_prefix or None)
-        connection.tables()  # the first real call: proves a Thrift v1 server answers
-    except THRIFT_ERRORS as exc:
-        raise LoadError(
-            f"cannot reach the {target}: {type(exc).__name__}: {exc}. Start the local stack with "
-            "`make start` (`make status` shows what runs), or point HBASE_THRIFT_HOST/HBASE_THRIFT_PORT "
-            "at a running HBase Thrift (v1, binary protocol, buffered transport) server.") from exc
-    return connection
+    """An open connection to the configured HBase; LoadError, saying what to do, when it cannot be reached."""
+    return open_hbase(settings.hbase_host, settings.hbase_port, settings.table_prefix, timeout_s, error=LoadError)
 
 
 @dataclass(frozen=True)

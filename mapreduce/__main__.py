@@ -49,8 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "moved into its zone; prints each job's Hadoop counters at the end. A day without raw "
                     "input gives empty partitions. Exit status: 0 done, 1 a job failed, 2 bad usage or "
                     "configuration.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--date", required=True, type=iso_date, metavar="YYYY-MM-DD",
-                     help="the UTC day (the dt= partition) to process")
+    when = run.add_mutually_exclusive_group(required=True)
+    when.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD", help="the UTC day (the dt= partition) to process")
+    when.add_argument("--from", dest="first", type=iso_date, metavar="YYYY-MM-DD",
+                      help="the first of several days, with --to (each processed in turn)")
+    run.add_argument("--to", dest="last", type=iso_date, metavar="YYYY-MM-DD", help="the last day, inclusive")
     run.add_argument("--metrics", nargs="+", metavar="METRIC",
                      help=f"metric jobs to run, space or comma separated (default: all: {', '.join(METRICS)})")
     run.add_argument("--framework", choices=("local", "yarn"),
@@ -87,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "jobs":
         return _list_jobs()
 
-    from datalake.settings import ConfigError, Settings
-    from mapreduce.hadoop import MapReduceError
-    from mapreduce.pipeline import METRICS, run_day
+    from datalake.errors import DatalakeError
+    from datalake.settings import Settings
+    from mapreduce.pipeline import METRICS, run
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
@@ -98,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         logging.getLogger("mrjob").addHandler(handler)
         logging.getLogger("mrjob").setLevel(logging.INFO)
+    if args.first and (not args.last or args.last < args.first):
+        print("error: --from needs --to, on or after it", file=sys.stderr)
+        return 2
     metrics = _metric_list(args.metrics) if args.metrics else None
     unknown = [name for name in metrics or () if name not in METRICS]
     if unknown:
@@ -107,18 +113,23 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.framework:
             settings = settings.with_overrides(mr_framework=args.framework)
-        report = run_day(settings, args.date, metrics, curate=args.curate, parallel=args.parallel)
-    except ConfigError as error:
-        print(f"error: configuration: {error}", file=sys.stderr)
-        return 2
-    except MapReduceError as error:
-        report = getattr(error, "report", None)
-        if report is not None:
-            print(report.format())
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if args.json else report.format())
-    return 0
+        report = run(settings, _days(args), metrics, curate=args.curate, parallel=args.parallel)
+    except DatalakeError as error:
+        print(f"error: {'configuration: ' if error.permanent else ''}{error}", file=sys.stderr)
+        return 2 if error.permanent else 1
+    if args.json:
+        print(json.dumps([day.to_dict() for day in report.days], indent=2, ensure_ascii=False))
+    else:
+        print(report.format())
+    for job in report.failed:
+        print(f"error: {job.error}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _days(args) -> list[dt.date]:
+    if args.date:
+        return [args.date]
+    return [args.first + dt.timedelta(days=offset) for offset in range((args.last - args.first).days + 1)]
 
 
 if __name__ == "__main__":

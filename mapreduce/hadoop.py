@@ -12,7 +12,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -23,12 +22,14 @@ from pathlib import Path
 
 from mrjob.step import StepFailedException
 
+from datalake.errors import DatalakeError
 from datalake.settings import REPO_ROOT, Settings
+from mapreduce.scratch import private_dir, sweep_private_dirs
 
 log = logging.getLogger(__name__)
 
 
-class MapReduceError(Exception):
+class MapReduceError(DatalakeError):
     """A MapReduce job failed; the message names the job and where its logs are."""
 
 
@@ -36,9 +37,8 @@ def configured_framework(settings: Settings) -> str:
     """``local`` or ``yarn``: DATALAKE_MR_FRAMEWORK, else what mapred-site.xml says."""
     if settings.mr_framework:
         return settings.mr_framework
-    conf_dir = os.environ.get("HADOOP_CONF_DIR") or str(REPO_ROOT / "var" / "conf" / "hadoop")
     try:
-        root = ET.parse(Path(conf_dir) / "mapred-site.xml").getroot()
+        root = ET.parse(Path(settings.hadoop_conf_dir) / "mapred-site.xml").getroot()
     except (OSError, ET.ParseError):
         return "local"
     for prop in root.iter("property"):
@@ -59,52 +59,56 @@ class JobOptions:
     client_opts: str = ""
     #: heap of that JVM: with the local framework it holds the map sort buffers and the shuffle
     client_heap: str = ""
+    hadoop_opts: str = ""  # HADOOP_OPTS of the environment, kept before client_opts
+    hadoop_home: str = ""
+    libjar: str = ""
+    jobhistory_url: str = "http://localhost:19888"
 
-    def args(self, job_name: str | None = None) -> list[str]:
+    def args(self, job_name: str | None = None, scratch_dir: str | Path | None = None,
+             hdfs_user: str | None = None) -> list[str]:
+        """``scratch_dir``: the job's own local directory (:func:`mapreduce.scratch.private_dir`), else the shared
+        ``local_tmp_dir``; ``hdfs_user``: on YARN, whose HDFS home holds mrjob's files (mrjob
+        would take the OS user's)."""
         args = ["-r", "hadoop", "--no-conf", "--python-bin", self.python_bin,
                 "-D", f"mapreduce.framework.name={self.framework}"]
+        scratch = str(scratch_dir or self.local_tmp_dir)
         if self.framework == "local":
             # Hadoop's local job runner stages -files on the local filesystem and cannot fetch
             # "hdfs://...#name" entries (a long-standing Hadoop bug, see mrjob issue #940), so
             # mrjob's scratch files stay local too. Input and output are still on HDFS.
-            args += ["--hadoop-tmp-dir", f"file://{self.local_tmp_dir}",
-                     "-D", f"mapreduce.jobtracker.staging.root.dir={self.local_tmp_dir}/staging",
-                     "-D", f"mapreduce.cluster.local.dir={self.local_tmp_dir}/local",
+            args += ["--hadoop-tmp-dir", f"file://{scratch}",
+                     "-D", f"mapreduce.jobtracker.staging.root.dir={scratch}/staging",
+                     "-D", f"mapreduce.cluster.local.dir={scratch}/local",
                      # reducers share the client JVM's heap with each other and the map sort
                      # buffers, while each assumes the heap is its own (70% by default)
                      "-D", "mapreduce.reduce.shuffle.input.buffer.percent=0.25"]
+        elif hdfs_user:
+            args += ["--hadoop-tmp-dir", f"hdfs:///user/{hdfs_user}/tmp/mrjob"]
         if job_name:
             args += ["-D", f"mapreduce.job.name={job_name}"]
         return args
 
 
 def job_options(settings: Settings) -> JobOptions:
+    """The options of every job, from the settings. The default client JVM options (the serial
+    collector and the C1 compiler only: short jobs on 2 cores, measured with bench/bench_mapreduce.py
+    a small job ~4.5 → ~3.5 s) are Settings.mr_client_opts."""
     framework = configured_framework(settings)
-    python_bin = os.environ.get("DATALAKE_MR_PYTHON") or sys.executable
-    local_tmp = os.environ.get("DATALAKE_MR_LOCAL_TMP") or str(
+    local_tmp = settings.mr_local_tmp or str(
         REPO_ROOT / "var" / "tmp" / "mrjob" if (REPO_ROOT / "var").is_dir()
         else Path(tempfile.gettempdir()) / "datalake-mrjob")
-    client_opts = os.environ.get("DATALAKE_MR_CLIENT_OPTS", DEFAULT_CLIENT_OPTS)
-    client_heap = os.environ.get("DATALAKE_MR_CLIENT_HEAP") or ("2g" if framework == "local" else "")
-    return JobOptions(framework=framework, python_bin=python_bin, local_tmp_dir=local_tmp, client_opts=client_opts,
-                      client_heap=client_heap)
-
-
-#: Short jobs on 2 cores: the serial collector and the C1 compiler only avoid GC and JIT threads
-#: competing with the Python tasks (measured with bench/bench_mapreduce.py: a small job ~4.5 → ~3.5 s).
-DEFAULT_CLIENT_OPTS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
+    client_heap = settings.mr_client_heap or ("2g" if framework == "local" else "")
+    return JobOptions(framework=framework, python_bin=settings.mr_python, local_tmp_dir=local_tmp,
+                      client_opts=settings.mr_client_opts, client_heap=client_heap, hadoop_opts=settings.hadoop_opts,
+                      hadoop_home=settings.hadoop_home, libjar=settings.mr_libjar,
+                      jobhistory_url=settings.jobhistory_url)
 
 
 # ---------------------------------------------------------------------------------------------
 # Running one job
 
-#: the project's Hadoop classes (stack/java), built by `make setup`
-LIBJAR = Path(os.environ.get("DATALAKE_MR_LIBJAR") or REPO_ROOT / ".cache" / "jars" / "datalake-mapreduce.jar")
-#: local directory of the per-job logs (mrjob's and Hadoop's output of each job)
-LOG_DIR = Path(os.environ.get("DATALAKE_MR_LOG_DIR") or REPO_ROOT / "var" / "log" / "mapreduce")
-#: Java package of the project's Hadoop classes (stack/java), shipped in LIBJAR
+#: Java package of the project's Hadoop classes (stack/java), shipped in Settings.mr_libjar
 PROJECT_CLASS_PREFIX = "datalake."
-JOBHISTORY_URL = os.environ.get("DATALAKE_JOBHISTORY_URL", "http://localhost:19888")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -133,29 +137,36 @@ def hdfs_uri(path: str) -> str:
 
 
 def package_zip(directory: str | Path) -> str:
-    """A zip of the ``mapreduce`` package for the tasks' PYTHONPATH (mrjob ``--py-files``), so
-    that tasks import the same code on any node; named by content, built once per change."""
-    sources = sorted(_PACKAGE_DIR.glob("*.py"))
+    """A zip of the ``mapreduce`` package and the ground's pure rules it imports
+    (``datalake/pseudonyms.py``) for the tasks' PYTHONPATH (mrjob ``--py-files``), so that tasks
+    import the same code on any node; named by content, built once per change."""
+    sources = [(source, f"mapreduce/{source.name}") for source in sorted(_PACKAGE_DIR.glob("*.py"))]
+    ground = _PACKAGE_DIR.parent / "datalake"
+    sources += [(ground / name, f"datalake/{name}") for name in SHIPPED_GROUND]
     digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    for source, name in sources:
+        digest.update(name.encode() + b"\0" + source.read_bytes() + b"\0")
     target = Path(directory) / f"mapreduce-{digest.hexdigest()[:16]}.zip"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-            for source in sources:
-                archive.write(source, f"mapreduce/{source.name}")
+            for source, name in sources:
+                archive.write(source, name)
         os.replace(partial, target)
     return str(target)
 
 
-def require_libjar() -> str:
-    if not LIBJAR.is_file():
+#: the modules of datalake/ that the tasks import (standard library only)
+SHIPPED_GROUND = ("__init__.py", "pseudonyms.py")
+
+
+def require_libjar(libjar: str) -> str:
+    if not Path(libjar).is_file():
         raise MapReduceError(
-            f"{LIBJAR} is missing: it holds the curate job's output format (stack/java); "
-            "run `make setup` (or ./stack/setup.sh) to build it")
-    return str(LIBJAR)
+            f"{libjar} is missing: it holds the curate job's output format (stack/java); "
+            "run `make setup` (or ./stack/setup.sh) to build it", permanent=True)
+    return libjar
 
 
 class _ThreadFilter(logging.Filter):
@@ -176,15 +187,18 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
     (HDFS paths). mrjob's and Hadoop's output go to ``log_file``; failure → MapReduceError."""
     options = job_options(settings)
     scratch = Path(options.local_tmp_dir)
-    # Hadoop's local job runner symlinks the job's files (the script, setup-wrapper.sh, the
-    # pseudonym key...) into its current directory: give each job its own, never the repository,
-    # so that concurrent jobs do not collide.
-    task_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=_mkdir(scratch / "wd")))
-    launcher = ["env", f"--chdir={task_dir}"]
+    sweep_private_dirs(scratch)
+    # Every local file of the job (mrjob's copies, Hadoop's localized cache with the pseudonym
+    # key, the task directory into which the local job runner symlinks them) lives in a directory
+    # of its own under a mode-700 parent, removed at the end, swept after a kill.
+    job_dir = private_dir(scratch, name)
+    task_dir = _mkdir(job_dir / "wd")
+    # the hadoop command acts as the lake's HDFS user, like the WebHDFS client (simple authentication)
+    launcher = ["env", f"--chdir={task_dir}", f"HADOOP_USER_NAME={settings.hdfs_user}"]
     if options.client_heap:
         launcher.append(f"HADOOP_HEAPSIZE_MAX={options.client_heap}")
     if options.client_opts:
-        launcher.append("HADOOP_OPTS=" + " ".join(filter(None, [os.environ.get("HADOOP_OPTS"), options.client_opts])))
+        launcher.append("HADOOP_OPTS=" + " ".join(filter(None, [options.hadoop_opts, options.client_opts])))
     if options.framework == "local":
         # tasks are children of this machine's client JVM and inherit its environment: the
         # package is importable as it is here, without a setup wrapper per task
@@ -193,9 +207,9 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
         code_args = []
     else:  # containers on any node: ship the package
         code_args = ["--py-files", package_zip(scratch / "py-files")]
-    args = options.args(job_name) + [
-        "--hadoop-bin", shlex.join(launcher + [_hadoop_bin()]),
-        "--local-tmp-dir", str(scratch / "local"),
+    args = options.args(job_name, scratch_dir=job_dir, hdfs_user=settings.hdfs_user) + [
+        "--hadoop-bin", shlex.join(launcher + [_hadoop_bin(options.hadoop_home)]),
+        "--local-tmp-dir", str(job_dir / "mrjob"),
         *code_args,
         "--no-bootstrap-mrjob",          # tasks run the venv's python, which has mrjob
         "--no-check-input-paths",        # the runner checked them; each check costs a JVM
@@ -203,7 +217,7 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
         "--output-dir", hdfs_uri(output_dir),
     ]
     if (getattr(job_class, "HADOOP_OUTPUT_FORMAT", None) or "").startswith(PROJECT_CLASS_PREFIX):
-        args += ["--libjars", require_libjar()]
+        args += ["--libjars", require_libjar(options.libjar)]
     if reducers is not None:
         args += ["-D", f"mapreduce.job.reduces={reducers}"]
     for key, value in (jobconf or {}).items():
@@ -224,18 +238,18 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
     runner = None
     try:
         with job.make_runner() as runner:
-            _prefer_local_filesystem(runner)
+            _prefer_local_filesystem(runner, options.hadoop_home)
             try:
                 runner.run()
             except Exception as error:  # StepFailedException, or Hadoop not found, ...
-                raise MapReduceError(_failure_message(name, job_name, runner, options.framework, log_path,
+                raise MapReduceError(_failure_message(name, job_name, runner, options, log_path,
                                                       error)) from error
             counters = _merge_counters(runner.counters())
             job_id = _job_id(runner)
     finally:
         mrjob_log.removeHandler(handler)
         handler.close()
-        shutil.rmtree(task_dir, ignore_errors=True)
+        shutil.rmtree(job_dir, ignore_errors=True)
     return JobRun(name=name, job_name=job_name, output_dir=output_dir,
                   wall_seconds=time.monotonic() - started, counters=counters, job_id=job_id,
                   log_file=str(log_path))
@@ -246,20 +260,20 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def _hadoop_bin() -> str:
-    home = os.environ.get("HADOOP_HOME")
+def _hadoop_bin(home: str) -> str:
     if home and os.access(os.path.join(home, "bin", "hadoop"), os.X_OK):
         return os.path.join(home, "bin", "hadoop")
     found = shutil.which("hadoop")
     if not found:
-        raise MapReduceError("no `hadoop` command: set HADOOP_HOME (`. stack/env.sh` does) or put hadoop on PATH")
+        raise MapReduceError("no `hadoop` command: set HADOOP_HOME (`. stack/env.sh` does) or put hadoop on PATH",
+                             permanent=True)
     return found
 
 
 _HADOOP_VERSIONS: dict[str, str] = {}
 
 
-def _prefer_local_filesystem(runner) -> None:
+def _prefer_local_filesystem(runner, hadoop_home: str) -> None:
     """mrjob hands ``file://`` paths to ``hadoop fs`` (a JVM per mkdir/put, ~1 s each) before its
     local filesystem; with the local job runner every scratch path is ``file://``. Put the local
     filesystem first: HDFS paths still go to Hadoop. And ask ``hadoop version`` (a JVM) once per
@@ -271,7 +285,7 @@ def _prefer_local_filesystem(runner) -> None:
 
         hadoop_bin = runner._opts["hadoop_bin"] or None  # noqa: SLF001
         hadoop = HadoopFilesystem(hadoop_bin)
-        version_key = os.environ.get("HADOOP_HOME", "") + "|" + _hadoop_bin()
+        version_key = hadoop_home + "|" + _hadoop_bin(hadoop_home)
         if version_key in _HADOOP_VERSIONS:
             hadoop._hadoop_version = _HADOOP_VERSIONS[version_key]  # noqa: SLF001
         else:
@@ -328,12 +342,13 @@ def _job_id(runner) -> str | None:
     return _step_interpretation(runner).get("job_id")
 
 
-def _failure_message(name: str, job_name: str, runner, framework: str, log_path: Path, error: Exception) -> str:
+def _failure_message(name: str, job_name: str, runner, options: JobOptions, log_path: Path, error: Exception) -> str:
+    framework = options.framework
     step = _step_interpretation(runner) if runner is not None else {}
     job_id, application_id = step.get("job_id"), step.get("application_id")
     where = [f"log: {log_path}"]
     if framework == "yarn" and job_id:
-        where.append(f"JobHistory: {JOBHISTORY_URL}/jobhistory/job/{job_id}")
+        where.append(f"JobHistory: {options.jobhistory_url}/jobhistory/job/{job_id}")
     if application_id:
         where.append(f"task logs: yarn logs -applicationId {application_id}")
     cause = ""

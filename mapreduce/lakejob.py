@@ -94,6 +94,22 @@ class StatusCountJob(MetricJob):
         yield key, sum(counts)
 
 
+class CuratedFieldsCountJob(StatusCountJob):
+    """A StatusCountJob over curated fields added after the first seven metrics (``FIELDS``): a
+    record of a partition curated before they existed lacks them and is skipped, counted as
+    ``curated_record_without_fields`` (rerun the day with curate to count it)."""
+
+    FIELDS: tuple[str, ...] = ()
+
+    def mapper(self, _, line):
+        for record in self.curated_records(line):
+            if not all(name in record for name in self.FIELDS):
+                self.count("curated_record_without_fields")
+                continue
+            for key in self.keys(record):
+                yield key, 1
+
+
 # ---------------------------------------------------------------------------------------------
 # Protocols of the curate job
 

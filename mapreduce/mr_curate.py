@@ -12,7 +12,9 @@ tasks; a combiner would sort every map output twice to drop almost nothing.
 
 Counters (group ``datalake``): ``raw_lines``, ``quarantined`` and one per quarantine reason,
 ``noindex_lines`` (map), and in the reduce ``curated_statuses``, ``duplicate_copies``,
-``noindex_statuses``, ``noindex_copies``, ``links_without_host``, ``account_month_missing``.
+``noindex_statuses``, ``noindex_copies``, ``links_without_host``, ``account_month_missing``, and
+``bad_key`` with one ``bad_key:<kind>`` per kind (tag, link_host, emoji, user, language): metric
+keys of the curated statuses left out by the bad-key rule (:func:`records.is_bad_key`).
 Every raw line is accounted for: raw_lines = quarantined + curated_statuses + duplicate_copies
 + noindex_copies.
 """
@@ -83,7 +85,7 @@ class MRCurate(LakeJob):
         else:
             is_origin = records.is_origin_copy(uri, self.instance_domain)
             header = [0 if is_origin else 1, curated.record["interactions"],
-                      curated.links_without_host, int(curated.account_month_missing)]
+                      curated.links_without_host, int(curated.account_month_missing), curated.bad_keys]
             yield uri, (header, record, line)
             return
         self.count("quarantined")
@@ -113,6 +115,9 @@ class MRCurate(LakeJob):
         self.count("duplicate_copies", count - 1)
         self.count("links_without_host", header[2])
         self.count("account_month_missing", header[3])
+        for kind, keys in header[4].items():
+            self.count("bad_key", keys)
+            self.count(f"bad_key:{kind}", keys)
         yield CURATED, record
 
 

@@ -13,7 +13,9 @@ class MRGrowth(MetricJob):
 
     def mapper(self, _, line):
         for record in self.curated_records(line):
-            if record.get("account_month"):
+            if record["user"] is None:  # the author's handle broke the bad-key rule
+                self.count("statuses_without_user")
+            elif record.get("account_month"):
                 yield record["account_month"], [record["user"]]
             else:
                 self.count("account_month_missing")

@@ -22,6 +22,9 @@ class MRUsers(MetricJob):
 
     def mapper(self, _, line):
         for record in self.curated_records(line):
+            if record["user"] is None:  # the author's handle broke the bad-key rule
+                self.count("statuses_without_user")
+                continue
             yield record["user"], [record["created_at"], record["uri"], record["followers"], 1,
                                    record["interactions"]]
 

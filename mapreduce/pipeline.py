@@ -1,9 +1,14 @@
-"""The MapReduce stage of a day: curate, then the metric jobs, each moved into its zone.
+"""The MapReduce stage: for each day, curate, the Parquet copy of the curated partition, then the
+metric jobs, each moved into its zone.
 
-``run_day(settings, day)`` is what the DAG and ``python -m mapreduce run`` call. Every job writes
-to a scratch directory (``<root>/_work/mapreduce-<day>-<run>/<job>``) that is then moved into
-its zone in one step (:func:`datalake.lake.replace_directory`), so readers see the old or the new
-partition whole and a rerun of a day gives the same files.
+``run(settings, days)`` (the stage contract, through ``mapreduce.run``) is what the DAG and
+``python -m mapreduce run`` call; it runs :func:`run_day` for each day and returns a
+:class:`MapReduceReport` whose ``failed`` lists the jobs that failed (their logs named). Every job
+writes to a scratch directory (``<root>/_work/mapreduce-<day>-<run>/<job>``) that is then moved
+into its zone in one step (:func:`datalake.lake.replace_directory`), so readers see the old or the
+new partition whole and a rerun of a day gives the same files. Before curate, every raw part of the
+day is read to its end once; a damaged one is quarantined instead of failing the day
+(:mod:`mapreduce.rawcheck`, ``DayReport.damaged_parts``).
 """
 from __future__ import annotations
 
@@ -12,140 +17,46 @@ import datetime as dt
 import logging
 import os
 import posixpath
-import tempfile
+import shutil
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from hdfs import HdfsError
 
-from datalake.lake import LakeError, hdfs_client, layout, list_files, replace_directory
-from datalake.settings import ConfigError, Settings
-from mapreduce.hadoop import LOG_DIR, JobRun, MapReduceError, job_options, run_job
+from datalake.errors import ConfigError
+from datalake.lake import (LakeError, delete_quietly, exists, hdfs_client, layout, list_files, list_names,
+                           prepare_lake, replace_directory)
+from datalake.settings import Settings
+from mapreduce import parquet
+from mapreduce.hadoop import JobRun, MapReduceError, job_options, run_job
+from mapreduce.report import DayReport, JobReport, MapReduceReport
+from mapreduce.scratch import owner_alive, owner_tag, private_dir, sweep_private_dirs
+from mapreduce.mr_apps import MRApps
 from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
 from mapreduce.mr_emojis import MREmojis
 from mapreduce.mr_growth import MRGrowth
+from mapreduce.mr_hours import MRHours
+from mapreduce.mr_instances import MRInstances
+from mapreduce.mr_kinds import MRKinds
 from mapreduce.mr_languages import MRLanguages
 from mapreduce.mr_media import MRMedia
+from mapreduce.mr_sentiment import MRSentiment
 from mapreduce.mr_tags import MRTags
 from mapreduce.mr_urls import MRUrls
 from mapreduce.mr_users import MRUsers
+from mapreduce.rawcheck import quarantine_damaged_parts
 
 log = logging.getLogger(__name__)
 
-METRIC_JOBS = {job.METRIC: job for job in (MRLanguages, MRUsers, MRGrowth, MRUrls, MRMedia, MRTags, MREmojis)}
+METRIC_JOBS = {job.METRIC: job for job in (MRLanguages, MRUsers, MRGrowth, MRUrls, MRMedia, MRTags, MREmojis,
+                                           MRApps, MRHours, MRKinds, MRInstances, MRSentiment)}
 METRICS = tuple(METRIC_JOBS)
 
 #: metric jobs run at once. On the 2-core machine (bench/bench_mapreduce.py, 200k statuses) the
 #: metric phase took 33.5 s with 2 at once, 36.3 s with 4, 37.7 s with 7: more only adds contention.
 DEFAULT_PARALLEL = {"local": 2, "yarn": 4}  # local: CPU-bound; yarn: mostly waiting on containers
-#: HDFS directory (mode 700, outside the lake) where the pseudonym key waits for YARN's localizer
-KEY_DIR_TEMPLATE = os.environ.get("DATALAKE_MR_KEY_DIR", "/user/{user}/.datalake-keys")
-#: reducers of curate (its output files are the maps of every metric job) and of each metric job
-CURATE_REDUCERS = int(os.environ.get("DATALAKE_MR_CURATE_REDUCERS", "2"))
-METRIC_REDUCERS = int(os.environ.get("DATALAKE_MR_METRIC_REDUCERS", "1"))
-
-
-@dataclass
-class JobReport:
-    """One job of a day's run."""
-
-    name: str
-    status: str                 # succeeded | no-input | failed
-    output: str                 # the zone directory it filled
-    wall_seconds: float = 0.0
-    counters: dict[str, dict[str, int]] = field(default_factory=dict)
-    job_id: str | None = None
-    log_file: str | None = None
-    error: str | None = None
-
-    def counter(self, group: str, name: str) -> int:
-        return self.counters.get(group, {}).get(name, 0)
-
-    @property
-    def records_in(self) -> int:
-        return self.counter("Map-Reduce Framework", "Map input records")
-
-    @property
-    def records_out(self) -> int:
-        return self.counter("Map-Reduce Framework", "Reduce output records")
-
-
-@dataclass
-class DayReport:
-    """What a day's MapReduce stage did; ``format()`` prints it for an operator."""
-
-    day: dt.date
-    framework: str
-    jobs: list[JobReport] = field(default_factory=list)
-    wall_seconds: float = 0.0
-    raw_partitions: list[str] = field(default_factory=list)
-
-    def job(self, name: str) -> JobReport | None:
-        return next((job for job in self.jobs if job.name == name), None)
-
-    def _curate(self, counter: str) -> int:
-        curate = self.job("curate")
-        return curate.counter("datalake", counter) if curate else 0
-
-    @property
-    def raw_lines(self) -> int:
-        return self._curate("raw_lines")
-
-    @property
-    def curated(self) -> int:
-        return self._curate("curated_statuses")
-
-    @property
-    def quarantined(self) -> int:
-        return self._curate("quarantined")
-
-    @property
-    def noindex_skipped(self) -> int:
-        return self._curate("noindex_statuses")
-
-    @property
-    def duplicates(self) -> int:
-        return self._curate("duplicate_copies")
-
-    @property
-    def failed(self) -> list[JobReport]:
-        return [job for job in self.jobs if job.status == "failed"]
-
-    def format(self, counters: bool = True) -> str:
-        lines = [f"MapReduce stage for {self.day} on {self.framework}: {self.wall_seconds:.1f} s wall",
-                 f"  raw lines {self.raw_lines}, curated statuses {self.curated}, duplicates {self.duplicates}, "
-                 f"quarantined {self.quarantined}, noindex statuses skipped {self.noindex_skipped}",
-                 "",
-                 f"  {'job':<10} {'status':<10} {'wall s':>7} {'records in':>11} {'records out':>12}  output"]
-        for job in self.jobs:
-            lines.append(f"  {job.name:<10} {job.status:<10} {job.wall_seconds:>7.1f} {job.records_in:>11} "
-                         f"{job.records_out:>12}  {job.output}")
-        if counters:
-            for job in self.jobs:
-                lines += ["", f"Counters of {job.name}" + (f" ({job.job_id})" if job.job_id else "")
-                          + (f", log {job.log_file}" if job.log_file else "") + ":"]
-                if job.error:
-                    lines.append(f"  ERROR: {job.error}")
-                if not job.counters:
-                    lines.append("  (none: the job did not run)")
-                for group in sorted(job.counters):
-                    lines.append(f"  {group}")
-                    for name, value in sorted(job.counters[group].items()):
-                        lines.append(f"    {name}={value}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict:
-        return {"day": self.day.isoformat(), "framework": self.framework, "wall_seconds": round(self.wall_seconds, 3),
-                "raw_lines": self.raw_lines, "curated": self.curated, "duplicates": self.duplicates,
-                "quarantined": self.quarantined, "noindex_skipped": self.noindex_skipped,
-                "raw_partitions": self.raw_partitions,
-                "jobs": [{"name": job.name, "status": job.status, "output": job.output,
-                          "wall_seconds": round(job.wall_seconds, 3), "records_in": job.records_in,
-                          "records_out": job.records_out, "job_id": job.job_id, "log_file": job.log_file,
-                          "error": job.error, "counters": job.counters} for job in self.jobs]}
 
 
 def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, *,
@@ -161,21 +72,27 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     chosen = list(METRICS) if metrics is None else list(dict.fromkeys(metrics))
     unknown = [name for name in chosen if name not in METRIC_JOBS]
     if unknown:
-        raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}")
+        raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}",
+                             permanent=True)
     framework = job_options(settings).framework
-    parallel = max(1, parallel or int(os.environ.get("DATALAKE_MR_PARALLEL") or DEFAULT_PARALLEL.get(framework, 2)))
-    tuning = {"curate_reducers": curate_reducers or CURATE_REDUCERS, "metric_reducers": metric_reducers or METRIC_REDUCERS,
-              "jobconf": dict(jobconf or {})}
+    parallel = max(1, parallel or settings.mr_parallel or DEFAULT_PARALLEL.get(framework, 2))
+    tuning = {"curate_reducers": curate_reducers or settings.mr_curate_reducers,
+              "metric_reducers": metric_reducers or settings.mr_metric_reducers, "jobconf": dict(jobconf or {})}
     lake, client = layout(settings), hdfs_client(settings)
+    prepare_lake(client, lake, settings.hdfs_user)
     report = DayReport(day=day, framework=framework)
     run_id = f"{day.isoformat()}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
     work = lake.work(f"mapreduce-{run_id}")
-    log_dir = LOG_DIR / day.isoformat()
+    log_dir = Path(settings.mr_log_dir) / day.isoformat()
     started = time.monotonic()
     log.info("MapReduce stage for %s on %s (lake %s, work dir %s, logs %s)", day, framework, settings.root, work, log_dir)
     try:
         if curate:
-            report.jobs.append(_curate(settings, client, lake, day, work, log_dir, report, tuning))
+            curate_job = _curate(settings, client, lake, day, work, log_dir, report, tuning)
+            report.jobs.append(curate_job)
+            if curate_job.status == "failed":  # the metrics would read yesterday's curated partition
+                return report
+        report.jobs.append(_parquet(client, lake, day, work))
         curated_files = list_files(client, lake.curated(day))
         if not curated_files:
             log.warning("%s: the curated partition %s holds no record: writing empty aggregates", day,
@@ -185,13 +102,11 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
                        for name in chosen]
             report.jobs += [future.result() for future in futures]
     finally:
-        _delete_quietly(client, work)
+        delete_quietly(client, work)
         report.wall_seconds = time.monotonic() - started
     if report.failed:
-        error = MapReduceError(f"{day}: {len(report.failed)} job(s) failed: "
-                               + "; ".join(job.error or job.name for job in report.failed))
-        error.report = report  # what did run, for the caller to show
-        raise error
+        log.error("MapReduce stage for %s: %d job(s) failed", day, len(report.failed))
+        return report
     log.info("MapReduce stage for %s done in %.1f s: %d raw lines, %d curated, %d quarantined, %d noindex skipped",
              day, report.wall_seconds, report.raw_lines, report.curated, report.quarantined, report.noindex_skipped)
     return report
@@ -199,13 +114,9 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
 
 def raw_partitions(client, lake, day: dt.date) -> list[str]:
     """The day's raw partitions (one per instance) that hold at least one finished file."""
-    base = posixpath.dirname(posixpath.dirname(lake.raw_day_glob(day)))
-    try:
-        instances = client.list(base)
-    except HdfsError:
-        return []
+    base = lake.raw_root
     partitions = []
-    for instance in sorted(instances):
+    for instance in list_names(client, base):
         if instance.startswith("instance="):
             partition = posixpath.join(base, instance, f"dt={day.isoformat()}")
             if list_files(client, partition):
@@ -216,6 +127,7 @@ def raw_partitions(client, lake, day: dt.date) -> list[str]:
 def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tuning: dict) -> JobReport:
     curated_zone, quarantine_zone = lake.curated(day), lake.quarantine("curate", day)
     output = posixpath.join(work, "curate")
+    report.damaged_parts = quarantine_damaged_parts(client, lake, day)
     partitions = raw_partitions(client, lake, day)
     report.raw_partitions = partitions
     job = JobReport(name="curate", status="succeeded", output=curated_zone)
@@ -233,7 +145,7 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
             run = _run(job, MRCurate, settings, day=day, inputs=[lake.raw_day_glob(day)], output=output,
                        log_dir=log_dir, extra_args=extra, reducers=tuning["curate_reducers"], jobconf=tuning["jobconf"])
         if run is None:
-            raise MapReduceError(f"{day}: {job.error}")
+            return job
     _move_into_zone(client, posixpath.join(output, CURATED), curated_zone)
     _move_into_zone(client, posixpath.join(output, QUARANTINE), quarantine_zone)
     if job.status == "succeeded":
@@ -242,6 +154,22 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
                  job.counter("datalake", "curated_statuses"), job.counter("datalake", "duplicate_copies"),
                  job.counter("datalake", "quarantined"), job.counter("datalake", "noindex_statuses"),
                  job.wall_seconds)
+    return job
+
+
+def _parquet(client, lake, day, work) -> JobReport:
+    """The Parquet copy of the day's curated partition (mapreduce/parquet.py), rewritten on every run."""
+    job = JobReport(name="parquet", status="succeeded", output=lake.curated_parquet(day))
+    started = time.monotonic()
+    try:
+        copy = parquet.copy_day(client, lake, day, work)
+    except LakeError as error:
+        job.status, job.error = "failed", f"parquet: {error}"
+        log.error("%s", job.error)
+    else:
+        job.counters = {"parquet": {"files": copy.files, "rows": copy.rows, "bytes": copy.bytes}}
+        log.info("parquet %s: %d rows in %d file(s), %d bytes", day, copy.rows, copy.files, copy.bytes)
+    job.wall_seconds = time.monotonic() - started
     return job
 
 
@@ -288,11 +216,14 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
     afterwards; None when not pseudonymizing. Never on a command line, in the job configuration
     (JobHistory shows it) or in the lake.
 
-    Local job runner: a mode-600 local temp file (it cannot fetch ``hdfs://`` cache files).
-    YARN: a mode-600 file in a mode-700 HDFS directory outside the lake. mrjob would upload a local
-    file world-readable, and YARN caches a world-readable file in the node's PUBLIC cache,
-    readable by every user and kept after the job; a private one goes to the job user's
-    private cache instead.
+    Local job runner: a mode-600 file in a private directory (mode 700, :func:`mapreduce.scratch.private_dir`),
+    given as a ``file://`` URI so that mrjob ships it as it is (it would copy a plain path with
+    mode 644) and Hadoop localizes it as a private file (mode 500) into the job's own private
+    directory. YARN: a mode-600 file in a mode-700 HDFS directory outside the lake. mrjob would
+    upload a local file world-readable, and YARN caches a world-readable file in the node's PUBLIC
+    cache, readable by every user and kept after the job; a private one goes to the job user's
+    private cache instead. Either way the file is named after the process that shipped it, so that
+    the next run removes what a killed one left (:func:`mapreduce.scratch.sweep_private_dirs`).
     """
     if not settings.pseudonymize:
         yield None
@@ -302,37 +233,44 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
     except ConfigError as error:
         raise MapReduceError(f"curate: {error}") from error
     if framework == "local":
-        handle, path = tempfile.mkstemp(prefix="datalake-pseudonym-", suffix=".key")  # mode 600
+        scratch = job_options(settings).local_tmp_dir
+        sweep_private_dirs(scratch)
+        directory = private_dir(scratch, "key")
+        path = directory / PSEUDONYM_KEY_FILE
         try:
-            with os.fdopen(handle, "wb") as key_file:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as key_file:
                 key_file.write(key)
-            yield path
+            yield f"file://{path}"
         finally:
-            os.unlink(path)
+            shutil.rmtree(directory, ignore_errors=True)
         return
-    directory = KEY_DIR_TEMPLATE.format(user=settings.hdfs_user)
-    path = posixpath.join(directory, f"{uuid.uuid4().hex}.key")
+    directory = settings.mr_key_dir.format(user=settings.hdfs_user)
+    path = posixpath.join(directory, f"{owner_tag()}+{uuid.uuid4().hex}.key")
     try:
         client.makedirs(directory, permission="700")
         client.set_permission(directory, "700")
+        for name in client.list(directory):  # keys of runs that were killed on this host
+            if not owner_alive(name):
+                client.delete(posixpath.join(directory, name))
         client.write(path, data=key, permission="600", overwrite=True)
     except HdfsError as error:
         raise MapReduceError(f"curate: could not stage the pseudonym key in HDFS under {directory}: {error}") from error
     try:
         yield "hdfs://" + path
     finally:
-        _delete_quietly(client, path)
+        delete_quietly(client, path)
 
 
 def _move_into_zone(client, source: str, zone: str) -> None:
     """Move a job's output directory into its zone; no output (e.g. no bad line) → an empty partition."""
-    if client.status(source, strict=False) is None:
+    if not exists(client, source):
         client.makedirs(source)
     replace_directory(client, source, zone)
 
 
-def _delete_quietly(client, path: str) -> None:
-    try:
-        client.delete(path, recursive=True)
-    except Exception as error:  # noqa: BLE001 - scratch cleanup must not hide the run's outcome
-        log.warning("could not delete the work dir %s: %s", path, error)
+def run(settings: Settings, days, metrics: list[str] | None = None, **options) -> MapReduceReport:
+    """The stage contract: :func:`run_day` for each day, in order; one day's failure does not stop the next."""
+    report = MapReduceReport()
+    for day in sorted(set(days)):
+        report.days.append(run_day(settings, day, metrics, **options))
+    return report

@@ -12,18 +12,23 @@ about Hadoop, mrjob or HDFS. The rules follow ../shared/DESIGN.md and docs/data-
 Required fields (the API always sends them; without them a status cannot be counted right):
 ``uri`` (non-empty string without whitespace), ``created_at`` (ISO 8601 timestamp),
 ``content`` (string, may be empty: a media-only status), ``favourites_count``,
-``reblogs_count``, ``replies_count`` (integers >= 0), ``account`` (object) with ``acct``
-(non-empty string) and ``followers_count`` (integer >= 0).
+``reblogs_count``, ``replies_count`` (integers 0..MAX_COUNT), ``account`` (object) with ``acct``
+(non-empty string; ``user@host`` with a host name, see :func:`canonical_handle`) and
+``followers_count`` (integer 0..MAX_COUNT).
 Optional fields, type-checked when present and not null: ``language`` (string),
 ``tags`` (list of objects with a string ``name``), ``emojis`` (list of objects with a string
 ``shortcode``), ``media_attachments`` (list of objects), ``account.created_at`` (string; when
 unparseable the account month is null), ``account.note`` (string), ``account.noindex`` (bool).
+The second wave's fields are read leniently, never quarantined: ``application`` (an object with a
+string ``name``, else none), ``in_reply_to_id``, ``poll``, ``edited_at`` (set when not null or
+empty), ``sensitive``, ``account.bot`` (true only when ``true``), ``spoiler_text`` (a string).
+
+Longer than ~400 lines on purpose: STYLE.md wants what a record means in one module that every
+job imports and the unit tests call directly.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import html
 import json
 import re
@@ -32,9 +37,15 @@ from html.parser import HTMLParser
 from typing import Any, Iterable, NamedTuple
 from urllib.parse import urlsplit
 
+from datalake import pseudonyms
+
 #: Longer raw lines are quarantined as ``too_large`` (a status of a few thousand characters is a
 #: few tens of kB of JSON; a line of megabytes is a broken or hostile server).
 MAX_LINE_BYTES = 1 << 20
+#: Larger counts (followers, favourites, reblogs, replies) are ``bad_value``: the most followed
+#: fediverse accounts have a few million followers, and 32 bits keep every sum of a day's counts
+#: far from what the readers of the tables hold (int64 in pandas, Parquet and Java).
+MAX_COUNT = 2 ** 31 - 1
 
 MEDIA_TYPES = ("image", "video", "gifv", "audio", "unknown")
 UNKNOWN_LANGUAGE = "und"
@@ -91,7 +102,7 @@ def _require(obj: dict, name: str, path: str, kind: type | tuple, *, allow_empty
     if kind is int:
         if not _is_int(value):
             raise BadRecord(f"wrong_type:{path}")
-        if value < 0:
+        if not 0 <= value <= MAX_COUNT:
             raise BadRecord(f"bad_value:{path}")
     elif not isinstance(value, kind):
         raise BadRecord(f"wrong_type:{path}")
@@ -230,6 +241,7 @@ class _ContentParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.text: list[str] = []
         self.links: list[tuple[str | None, list[str]]] = []  # (href, class tokens)
+        self.nodes: list[str] = []  # the text nodes, entities unescaped (sentiment joins them)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
@@ -240,6 +252,7 @@ class _ContentParser(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+        self.nodes.append(data)
 
 
 class Content(NamedTuple):
@@ -247,19 +260,31 @@ class Content(NamedTuple):
 
     text: str
     links: list[tuple[str | None, list[str]]]   # (href, class tokens) of each <a>
+    nodes: tuple[str, ...] = ()                 # the text nodes, in order, entities unescaped
+
+
+#: A "<" that does not open a complete start or end tag (``<name ...>`` or ``</name>`` with no other
+#: "<" before its ">"). Mastodon's sanitizer writes a "<" of the text as ``&lt;`` and emits no
+#: comments or declarations, but html.parser rescans the rest of the document from each such
+#: "<" (1 MB of ``</`` takes minutes, of ``<a`` longer): they are escaped before parsing, which
+#: keeps parsing linear and leaves real Mastodon HTML unchanged. The lookahead stops at the next
+#: "<", so the substitution itself is linear too.
+_STRAY_LT = re.compile(r"<(?!/?[A-Za-z][^<>]*>)")
 
 
 def parse_content(content: str) -> Content:
-    """Parse a status's HTML with html.parser (lenient: odd HTML gives what it understood)."""
+    """Parse a status's HTML with html.parser (lenient: odd HTML gives what it understood; a "<"
+    that opens no complete tag is text, see ``_STRAY_LT``)."""
     if "<" not in content:  # plain text: nothing to parse, only entities to unescape
-        return Content(html.unescape(content) if "&" in content else content, [])
+        text = html.unescape(content) if "&" in content else content
+        return Content(text, [], (text,))
     parser = _ContentParser()
     try:
-        parser.feed(content)
+        parser.feed(_STRAY_LT.sub("&lt;", content))
         parser.close()
     except Exception:  # noqa: BLE001 - keep what the parser understood of odd HTML
         pass
-    return Content("".join(parser.text), parser.links)
+    return Content("".join(parser.text), parser.links, tuple(parser.nodes))
 
 
 def visible_text(content: str) -> str:
@@ -352,48 +377,18 @@ def instance_from_path(path: str | None) -> str | None:
 
 
 def canonical_handle(account: dict, instance_domain: str | None) -> str:
-    """``username@host`` lowercased; a local account (``acct`` without ``@``) takes the domain of
-    the instance that served it. BadRecord(unknown_instance) when that domain is not known."""
-    acct = account["acct"].strip().lstrip("@").lower()
-    if "@" in acct:
-        username, host = acct.split("@", 1)
-    else:
-        if not instance_domain:
-            raise BadRecord("unknown_instance")
-        username, host = acct, instance_domain.lower()
-    if not username or not host:
-        raise BadRecord("bad_value:account.acct")
-    return f"{username}@{host}"
-
-
-def status_handle(status: Any, instance_domain: str | None) -> str | None:
-    """The canonical handle of a raw status's author, exactly as curate builds it
-    (:func:`canonical_handle`), or None when the status has no usable ``account.acct`` (or, for a
-    local account, the serving domain is unknown). Never raises: the erasure runs it on any line."""
-    account = status.get("account") if isinstance(status, dict) else None
-    if not isinstance(account, dict) or not isinstance(account.get("acct"), str) or not account["acct"].strip():
-        return None
+    """``username@host`` lowercased (datalake/pseudonyms.py); BadRecord(unknown_instance) when a
+    local account's serving domain is not known, BadRecord(bad_value:account.acct) when the host is
+    not a host name (``../x``, a port, a slash)."""
     try:
-        return canonical_handle(account, instance_domain)
-    except BadRecord:
-        return None
+        return pseudonyms.canonical_handle(account, instance_domain)
+    except pseudonyms.NoHandle as error:
+        raise BadRecord(error.reason) from None
 
 
-def user_key(handle: str, pseudonym_key: bytes | None) -> str:
-    """First 16 hex chars of HMAC-SHA256(key, handle) when pseudonymizing, else the handle."""
-    if pseudonym_key is None:
-        return handle
-    return hmac.new(pseudonym_key, handle.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
-
-
-def status_key(uri: str, pseudonym_key: bytes | None) -> str:
-    """The curated record's ``uri``: first 32 hex chars of HMAC-SHA256(key, uri) when pseudonymizing,
-    else the uri itself. A status uri names its author (``https://host/users/<name>/statuses/<id>``)
-    and resolves to them on their instance, so it is pseudonymized like the user key; 128 bits keep
-    the keys of a day's statuses distinct."""
-    if pseudonym_key is None:
-        return uri
-    return hmac.new(pseudonym_key, uri.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+status_handle = pseudonyms.status_handle
+user_key = pseudonyms.user_key
+status_key = pseudonyms.status_key
 
 
 def is_noindex(account: dict) -> bool:
@@ -407,34 +402,206 @@ def is_noindex(account: dict) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Second wave: client, hour, kinds of toot, author instance, sentiment (DESIGN.md "Second wave")
+
+UNKNOWN_APPLICATION = "unknown"
+#: the rows of toot_kind_table besides ``all``: a curated boolean field of the same name each,
+#: then ``with_link`` (the status has a host counted by the urls metric)
+KIND_FIELDS = ("reply", "sensitive", "content_warning", "poll", "bot", "edited")
+KINDS = ("all", *KIND_FIELDS, "with_link")
+SENTIMENTS = ("positive", "neutral", "negative")
+#: VADER's compound thresholds (its authors' recommendation): >= positive, <= -negative
+SENTIMENT_THRESHOLD = 0.05
+
+
+def application_name(status: dict) -> str | None:
+    """``application.name`` trimmed; None when there is no application, no name or only spaces.
+    Mastodon shows the application only on the home instance's copy of a status."""
+    application = status.get("application")
+    name = application.get("name") if isinstance(application, dict) else None
+    if not isinstance(name, str):
+        return None
+    return name.strip() or None
+
+
+def app_key(application: str | None) -> str | None:
+    """Row key of app_table: the trimmed application name, ``unknown`` when there is none; None for
+    a name that breaks the bad-key rule (:func:`is_bad_key`): left out of the metric."""
+    if application and is_bad_key(application):
+        return None
+    return application or UNKNOWN_APPLICATION
+
+
+def utc_hour(created_at: str) -> str:
+    """Row key of hour_table: the UTC hour of ``created_at``, ``00``-``23``."""
+    moment = parse_timestamp(created_at)
+    if moment is None:
+        raise BadRecord("bad_value:created_at")
+    return f"{moment.hour:02d}"
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def toot_kinds(status: dict) -> dict[str, bool]:
+    """The kind fields of the curated record (KIND_FIELDS), each a bool:
+    reply (``in_reply_to_id`` set), sensitive (``sensitive`` true), content_warning
+    (``spoiler_text`` not blank), poll (``poll`` set), bot (account ``bot`` true), edited (``edited_at`` set)."""
+    spoiler = status.get("spoiler_text")
+    account = status.get("account") or {}
+    return {"reply": _is_set(status.get("in_reply_to_id")),
+            "sensitive": status.get("sensitive") is True,
+            "content_warning": isinstance(spoiler, str) and bool(spoiler.strip()),
+            "poll": _is_set(status.get("poll")),
+            "bot": account.get("bot") is True,
+            "edited": _is_set(status.get("edited_at"))}
+
+
+def kind_keys(record: dict) -> list[str]:
+    """Row keys of toot_kind_table for one curated record: ``all``, each kind it is, ``with_link``."""
+    keys = ["all"] + [kind for kind in KIND_FIELDS if record.get(kind)]
+    return keys + ["with_link"] if record.get("link_hosts") else keys
+
+
+def author_host(handle: str) -> str:
+    """Row key of instance_table: the author's home host, the host of the canonical handle."""
+    return handle.rsplit("@", 1)[1]
+
+
+def is_english(language: str) -> bool:
+    """Sentiment is scored for ``en`` and ``en-*`` (a curated, lowercased language code)."""
+    return language == "en" or language.startswith("en-")
+
+
+#: VADER's time grows with the square of a text's length (0.05 s for 1,000 words, hours for the
+#: 60,000 of a 1 MiB status): longer texts are scored on their first SENTIMENT_MAX_WORDS words.
+#: Mastodon's default limit is 500 characters, so this only ever cuts odd or hostile statuses.
+SENTIMENT_MAX_WORDS = 1000
+
+
+def sentiment_text(content: str | Content) -> str:
+    """The content's text nodes joined by single spaces, entities unescaped: block elements and
+    ``<br>`` separate words for VADER as they do for a reader (``<p>un</p><p>happy</p>`` is two
+    words). At most SENTIMENT_MAX_WORDS whitespace-separated words."""
+    parsed = content if isinstance(content, Content) else parse_content(content or "")
+    text = " ".join(node.strip() for node in parsed.nodes if node.strip())
+    if text.count(" ") >= SENTIMENT_MAX_WORDS:
+        words = text.split()
+        if len(words) > SENTIMENT_MAX_WORDS:
+            text = " ".join(words[:SENTIMENT_MAX_WORDS])
+    return text
+
+
+_ANALYZER = None
+
+
+def sentiment_score(text: str) -> float:
+    """VADER's compound score (-1..1) of a text; the lexicon ships in the vaderSentiment package."""
+    global _ANALYZER
+    if _ANALYZER is None:  # imported and built here: only curate pays for loading the lexicon
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        _ANALYZER = SentimentIntensityAnalyzer()
+    return _ANALYZER.polarity_scores(text)["compound"]
+
+
+def sentiment_label(score: float) -> str:
+    """``positive`` (>= 0.05), ``negative`` (<= -0.05), else ``neutral``."""
+    if score >= SENTIMENT_THRESHOLD:
+        return "positive"
+    if score <= -SENTIMENT_THRESHOLD:
+        return "negative"
+    return "neutral"
+
+
+def status_sentiment(language: str, content: str | Content) -> tuple[str | None, float | None]:
+    """(label, compound score) of an English status (``en``, ``en-*``), (None, None) otherwise."""
+    if not is_english(language):
+        return None, None
+    score = sentiment_score(sentiment_text(content))
+    return sentiment_label(score), score
+
+
+# ---------------------------------------------------------------------------------------------
 # The curated record and the choice among copies
 
 class Curated(NamedTuple):
     record: dict              # the curated record of docs/data-formats.md
     links_without_host: int   # counted by the curate job
     account_month_missing: bool
+    bad_keys: dict            # kind (tag, link_host, emoji, user, language) -> keys left out (bad_key)
 
 
 def curated_record(status: dict, instance_domain: str | None, pseudonym_key: bytes | None) -> Curated:
-    """Project a validated status into the curated record (docs/data-formats.md)."""
+    """Project a validated status into the curated record (docs/data-formats.md).
+
+    Metric keys that break the bad-key rule (:func:`is_bad_key`) are left out of the record and
+    counted in ``bad_keys``; the status still counts everywhere else. A bad handle gives
+    ``"user": null`` (the status counts for no user), a bad language ``und``."""
     account = status["account"]
     content = parse_content(status["content"])
     links = link_hosts(content)
     month = account_month(account)
+    bad_keys: dict[str, int] = {}
+    language = language_code(status)
+    if is_bad_key(language):
+        bad_keys["language"] = 1
+        language = UNKNOWN_LANGUAGE
+    handle = canonical_handle(account, instance_domain)
+    if is_bad_key(handle):
+        bad_keys["user"] = 1
+    sentiment, score = status_sentiment(language, content)
+    application = application_name(status)
+    if application is not None and is_bad_key(application):
+        bad_keys["application"] = 1  # kept in the record; the apps job leaves it out (app_key)
     record = {
         "uri": status_key(status["uri"], pseudonym_key),
         "created_at": normalize_created_at(status["created_at"]),
-        "language": language_code(status),
-        "user": user_key(canonical_handle(account, instance_domain), pseudonym_key),
+        "language": language,
+        "user": None if "user" in bad_keys else user_key(handle, pseudonym_key),
         "followers": account["followers_count"],
         "account_month": month,
         "interactions": interactions(status),
-        "link_hosts": links.hosts,
+        "link_hosts": good_keys(links.hosts, "link_host", bad_keys),
         "media_types": media_types(status),
-        "tags": tag_names(status),
-        "emojis": status_emojis(status, content),
+        "tags": good_keys(tag_names(status), "tag", bad_keys),
+        "emojis": good_keys(status_emojis(status, content), "emoji", bad_keys),
+        # second wave: from the copy that wins (the home instance's when collected)
+        "application": application,
+        "author_host": None if "user" in bad_keys else author_host(handle),
+        **toot_kinds(status),
+        "sentiment": sentiment,
+        "sentiment_score": score,
     }
-    return Curated(record, links.without_host, month is None)
+    return Curated(record, links.without_host, month is None, bad_keys)
+
+
+#: DESIGN.md "Bad input": a metric key longer than this in UTF-8, or holding a control character,
+#: is left out of its metric (HBase refuses row keys over 32,767 bytes; a key with a NUL or an
+#: escape sequence breaks the readers of the tables), so that no single status can keep a day
+#: out of HBase.
+MAX_KEY_BYTES = 1024
+#: Unicode category Cc is exactly C0 (U+0000-U+001F), DEL and C1 (U+007F-U+009F)
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def is_bad_key(key: str) -> bool:
+    """The key breaks the bad-key rule: over MAX_KEY_BYTES in UTF-8, or a control character (Cc)."""
+    if len(key) > MAX_KEY_BYTES or _CONTROL_CHARACTER.search(key):
+        return True
+    return len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES
+
+
+def good_keys(keys: Iterable[str], kind: str, bad_keys: dict[str, int]) -> list[str]:
+    """``keys`` without the bad ones (:func:`is_bad_key`), which are counted in ``bad_keys[kind]``."""
+    kept = []
+    for key in keys:
+        if is_bad_key(key):
+            bad_keys[kind] = bad_keys.get(kind, 0) + 1
+        else:
+            kept.append(key)
+    return kept
 
 
 def is_origin_copy(uri: str, instance_domain: str | None) -> bool:
@@ -473,12 +640,15 @@ def quarantine_record(reason: str, source: str | None, raw_line: bytes) -> dict:
 
 
 def parse_curated_line(line: bytes | str) -> dict | None:
-    """One curated-zone line → record, or None when it is not a curated record."""
+    """One curated-zone line → record, or None when it is not a curated record. Its ``user`` is a
+    string, or null when the author's handle broke the bad-key rule (the status counts for no user)."""
     try:
         record = json.loads(line)
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(record, dict) or not isinstance(record.get("user"), str):
+    if not isinstance(record, dict) or "user" not in record:
+        return None
+    if record["user"] is not None and not isinstance(record["user"], str):  # null: a bad handle
         return None
     return record
 

@@ -20,9 +20,12 @@ step() { printf '\n== %s\n' "$*"; }
 step "local stack (HDFS, YARN, HBase + Thrift)"
 python stack/stackctl.py start
 
-step "stand-in Mastodon federation: $per_day statuses a day on $day1 and $day2"
+step "stand-in Mastodon federation: $per_day statuses a day on $day1 and $day2, half the federated copies late"
 rm -f "$demo_dir/standin.json"
+# as federation delivers: a quarter of the remote copies arrive late with ids of their arrival, a
+# quarter are fetched later with backdated ids; the second run re-reads day 1 and recomputes it
 python -m collection.standin --start "$day1" --days 2 --statuses-per-day "$per_day" --seed 42 \
+  --late-share "${DEMO_LATE_SHARE:-0.25}" --backdated-share "${DEMO_BACKDATED_SHARE:-0.25}" \
   --urls-file "$demo_dir/standin.json" >"$ROOT/var/log/standin.log" 2>&1 &
 standin_pid=$!
 trap 'kill "$standin_pid" 2>/dev/null || true' EXIT
@@ -49,6 +52,7 @@ for day in "$day1" "$day2"; do
     echo "error: the DAG run for $day failed; see var/log/demo-dag-$day.log" >&2
     exit 1
   fi
+  grep -o "days to process: .*" "$ROOT/var/log/demo-dag-$day.log" | tail -1 | sed 's/^/  /' || true
   grep -E "Marking run .* (successful|failed)|dag_run_state|DagRun Finished" "$ROOT/var/log/demo-dag-$day.log" | tail -1 || true
   echo "done in $(( $(date +%s) - started ))s"
 done
@@ -61,6 +65,7 @@ for zone in raw curated aggregates quarantine; do
 done
 
 step "what HBase holds"
+python -m hbase show day_table --limit 5 || true
 python -m hbase show language_table --limit 5
 python -m hbase show tag_table --limit 5
 

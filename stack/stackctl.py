@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -409,7 +410,7 @@ def java_settings() -> tuple[str, str]:
 def template_values(var: Path, conf: Path, mr_framework: str, java: tuple[str, str], host: str = "127.0.0.1") -> dict:
     java_home, jdk17_opens = java
     return {
-        "@VAR@": str(var), "@USER@": os.environ.get("USER", "root"),
+        "@VAR@": str(var),
         "@HADOOP_CONF_DIR@": str(conf / "hadoop"), "@HADOOP_LIB@": str(HADOOP_LIB),
         "@HADOOP_HOME@": str(HADOOP_HOME), "@JAVA_HOME@": java_home,
         "@JDK17_OPENS@": jdk17_opens, "@MR_FRAMEWORK@": mr_framework, "@HOST@": host,
@@ -468,6 +469,76 @@ def render_configs(mr_framework: str) -> None:
 
 def yarn_running() -> bool:
     return STACK.by_name("resourcemanager").pid() is not None
+
+
+# ---------------------------------------------------------------------------- HDFS as an administrator
+
+#: What a cluster administrator sets up in HDFS for YARN and MapReduce with permissions on. Every
+#: job user's client and ApplicationMaster write under the staging dir (<user>/.staging, then
+#: history/done_intermediate/<user>, which the JobHistory server moves to history/done): world-
+#: writable with the sticky bit, so that nobody removes another user's files.
+HDFS_DIRECTORIES = [("/tmp", "1777"), ("/tmp/hadoop-yarn", "1777"), ("/tmp/hadoop-yarn/staging", "1777"),
+                    ("/tmp/hadoop-yarn/staging/history", "1777"),
+                    ("/tmp/hadoop-yarn/staging/history/done_intermediate", "1777"), ("/user", "755")]
+WEBHDFS = "http://127.0.0.1:9870/webhdfs/v1"
+
+
+def webhdfs(method: str, path: str, op: str, user: str | None = None, base: str = WEBHDFS, **params) -> dict:
+    query = {"op": op, **params, **({"user.name": user} if user else {})}
+    request = urllib.request.Request(f"{base}{urllib.parse.quote(path)}?{urllib.parse.urlencode(query)}",
+                                     method=method, data=b"" if method == "PUT" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode("utf-8", "replace")
+        raise StackError(f"HDFS NameNode: {op} {path} as {user or '(anonymous)'} failed: HTTP {error.code} {detail[:300]}")
+    return json.loads(body) if body else {}
+
+
+def lake_service_user_and_root() -> tuple[str, str]:
+    """The HDFS user and lake root the project uses, as its settings read them (stdlib only)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from datalake.settings import ConfigError, Settings
+        try:
+            settings = Settings.from_env()
+        except ConfigError as error:
+            raise StackError(f"the project's configuration is wrong: {error}") from None
+    finally:
+        sys.path.remove(str(ROOT))
+    return settings.hdfs_user, settings.root
+
+
+def prepare_hdfs(service_user: str, lake_root: str, base: str = WEBHDFS) -> list[str]:
+    """As the HDFS superuser (the owner of ``/``, who formatted the NameNode): the directories of
+    :data:`HDFS_DIRECTORIES`, the service user's home ``/user/<name>`` (mode 700: mrjob's files,
+    the pseudonym key's copy for YARN) and the lake root (mode 755), both owned by the service
+    user. Idempotent; returns what it changed."""
+    admin = webhdfs("GET", "/", "GETFILESTATUS", base=base)["FileStatus"]["owner"]
+    changed = []
+    wanted = HDFS_DIRECTORIES + [(f"/user/{service_user}", "700"), (lake_root, "755")]
+    for path, mode in wanted:
+        status = _hdfs_status(path, admin, base)
+        if status is None:
+            webhdfs("PUT", path, "MKDIRS", admin, base=base, permission=mode)
+            changed.append(f"created {path}")
+        if status is None or status["permission"] != mode:
+            webhdfs("PUT", path, "SETPERMISSION", admin, base=base, permission=mode)
+            changed.append(f"{path} mode {mode}")
+        if path in (f"/user/{service_user}", lake_root) and (status is None or status["owner"] != service_user):
+            webhdfs("PUT", path, "SETOWNER", admin, base=base, owner=service_user)
+            changed.append(f"{path} owner {service_user}")
+    return changed
+
+
+def _hdfs_status(path: str, user: str, base: str = WEBHDFS) -> dict | None:
+    try:
+        return webhdfs("GET", path, "GETFILESTATUS", user, base=base)["FileStatus"]
+    except StackError as error:
+        if "FileNotFoundException" in str(error):
+            return None
+        raise
 
 
 # ---------------------------------------------------------------------------- start/stop
@@ -735,6 +806,7 @@ def _stack_after_stop() -> None:
 
 STACK = Profile(
     name="stack", title="the local stack", groups=GROUPS, render=_stack_render, after_stop=_stack_after_stop,
+    after_start=lambda: hdfs_prepared() if port_open(9870) else [],
     logs=str(LOG_DIR),
     epilog="Web UIs: NameNode http://localhost:9870, YARN http://localhost:8088, "
            "JobHistory http://localhost:19888, HBase http://localhost:16010",
@@ -1035,10 +1107,19 @@ def cluster_summary() -> list[str]:
     return lines
 
 
+def hdfs_prepared(base: str = WEBHDFS) -> list[str]:
+    """After a start with the NameNode up: HDFS set up for the lake's service user (prepare_hdfs)."""
+    user, root = lake_service_user_and_root()
+    changed = prepare_hdfs(user, root, base)
+    return [f"  HDFS prepared for the lake's user {user} (/tmp, /user/{user}, {root})"
+            + (f": {'; '.join(changed)}" if changed else ": nothing to change")]
+
+
 def _cluster_after_start() -> list[str]:
     env = write_cluster_env()
     nn, rm, jhs, master = (cluster_node(name) for name in ("namenode", "resourcemanager", "historyserver", "hmaster"))
-    return cluster_summary() + [
+    prepared = hdfs_prepared(f"http://{nn.address('http')}/webhdfs/v1") if port_open(nn.ports["http"], nn.host) else []
+    return prepared + cluster_summary() + [
         f"web UIs: NameNode http://{nn.address('http')}, YARN http://{rm.address('http')}, "
         f"JobHistory http://{jhs.address('http')}, HBase http://{master.address('http')}",
         f"clients: . stack/env.sh && . {_shown(env)}"]

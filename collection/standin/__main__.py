@@ -56,10 +56,22 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--accounts-per-instance", type=int, default=40, help="accounts per origin (default 40)")
     data.add_argument("--reach", type=float, default=0.5,
                       help="probability that a status reaches each other instance (default 0.5)")
+    data.add_argument("--late-share", type=float, default=0.0,
+                      help="share of remote copies delivered late, with an id of their arrival (default 0)")
+    data.add_argument("--backdated-share", type=float, default=0.0,
+                      help="share of remote copies fetched later, with an id of their created_at (default 0)")
+    data.add_argument("--max-delay-hours", type=float, default=20.0,
+                      help="late copies arrive up to this long after created_at (default 20, at most 47)")
     data.add_argument("--cache-days", type=int, default=4,
                       help="rendered days kept in memory per instance (default 4; ~3.2 KB a status)")
     data.add_argument("--now", type=_moment, help="the servers' clock: serve statuses up to this time "
                                                   "(default: the end of the last day)")
+    data.add_argument("--time-scale", type=float, default=0.0,
+                      help="let the clock run, this many simulated seconds per second (default 0: it stands still "
+                           "at --now); rate-limit windows shrink with it")
+    data.add_argument("--busy", action="store_true",
+                      help="Mastodon's real paging limit: 300 timeline requests with min_id/max_id/since_id per 15 "
+                           "minutes (of the simulated clock), as on a busy instance")
     net = parser.add_argument_group("network")
     net.add_argument("--port", type=int, default=0,
                      help="port of the first instance, the next ones follow (default 0: free ports)")
@@ -90,13 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         federation = Federation(seed=args.seed, domains=domains, start=args.start, days=args.days,
                                 statuses_per_day=args.statuses_per_day,
                                 accounts_per_instance=args.accounts_per_instance, reach=args.reach,
-                                cache_days=args.cache_days)
+                                cache_days=args.cache_days, late_share=args.late_share,
+                                backdated_share=args.backdated_share, max_delay_hours=args.max_delay_hours)
         common = FaultConfig().updated({
             "error_rate": args.error_rate, "latency": args.latency, "slow_rate": args.slow_rate,
             "refuse_public": args.refuse_public, "refuse_local": args.refuse_local, "refuse_tag": args.refuse_tag,
             "rate_limit": args.rate_limit, "rate_window": args.rate_window,
             "legacy_instance_api": args.legacy_instance_api,
             "access_token": os.environ.get("STANDIN_ACCESS_TOKEN") or None})
+        if args.busy:
+            scale = args.time_scale or 1.0
+            common = common.updated({"rate_limit": 300, "rate_window": 900.0 / scale, "rate_limit_scope": "paging"})
         faults = {"*": common}
         if args.faults_json:
             per_instance = json.loads(args.faults_json)
@@ -105,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"--faults-json names unknown domains {sorted(unknown)}")
             faults.update({domain: common.updated(changes) for domain, changes in per_instance.items()})
         ports = {domain: args.port + index for index, domain in enumerate(domains)} if args.port else None
-        running = RunningFederation(federation, now=args.now, faults=faults, ports=ports, quiet=not args.log_requests)
+        running = RunningFederation(federation, now=args.now, faults=faults, ports=ports, quiet=not args.log_requests,
+                                    time_scale=args.time_scale)
     except (ValueError, OSError) as error:
         print(f"python -m collection.standin: {error}", file=sys.stderr)
         return 2

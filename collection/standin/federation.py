@@ -14,10 +14,21 @@ other instances. Each instance renders its own copy the way Mastodon does:
 * the account with ``acct`` = ``username`` at its origin and ``username@origin`` elsewhere, a
   local account id, and ``noindex`` only at its origin (Mastodon shows it for local accounts only);
 * lower reply/reblog/favourite counts on remote copies (they see only part of the interactions);
+* the posting application (a client name, sometimes none) on the origin's copy only;
 * media, tag and emoji URLs on the serving instance.
 
 The account embedded in a status is the account as it is on the status's day (followers grow
 from day to day), as if each day were collected at its end.
+
+Lateness, as federation really delivers (Mastodon's ``Mastodon::Snowflake`` and
+``ActivityPub::Activity::Create``): a share ``late_share`` of the remote copies is delivered late
+to the inbox and gets a local id of its *arrival* (its ``created_at`` can be on the previous
+day); a share ``backdated_share`` is fetched later (a boost, a thread, a search) and gets
+``id_at(created_at)``, an id *below* ids served before it appeared. Both arrive up to
+``max_delay_hours`` after ``created_at`` and are served only from their arrival on.
+
+Longer than ~400 lines because it renders Mastodon's whole status, account, media and poll shapes
+for every instance, and all of it derives from one seed: split, the determinism would be harder to see.
 """
 from __future__ import annotations
 
@@ -37,6 +48,7 @@ from collection.snowflake import UTC, format_timestamp, from_epoch_ms, id_epoch_
 DEFAULT_DOMAINS = ("alpha.example", "beta.example", "gamma.example")
 OUTSIDE_DOMAINS = ("delta.example", "epsilon.example")  # origins outside the federation
 DAY_MS = 86_400_000
+MAX_DELAY_HOURS = 47  # a copy's id lies at most two days after its created_at's day (rendering reads 3 days)
 VERSION = "4.5.0"
 
 LANGUAGES = [("en", 34), ("fr", 10), ("de", 8), ("ja", 8), ("es", 6), ("zh-TW", 4), ("EN", 3), ("pt-BR", 3),
@@ -61,6 +73,16 @@ LINKS = ["https://www.example.com/articles/42", "https://Example.ORG/About?x=1&y
          "https://sub.domain.example.co.uk/", "https://github.com/mastodon/mastodon",
          "http://www.w3.org/TR/html5/", "https://example.com:443/with-port"]
 MEDIA_TYPES = [("image", 50), ("video", 15), ("gifv", 10), ("audio", 8), ("unknown", 5)]
+#: posting clients and their shares (Mastodon shows the application on the home instance's copy
+#: only); None: a client that sends no name; one name comes with stray spaces, as some apps send it
+CLIENTS = [("Web", 36), ("Mastodon for Android", 14), ("Mastodon for iOS", 12), ("Ivory", 9), ("Tusky", 8),
+           ("Elk", 5), ("Phanpy", 4), ("  Moshidon ", 3), (None, 9)]
+BOT_CLIENT = "feed2toot"  # bot accounts post through it
+CONTENT_WARNINGS = ["food 🍕", "politics", "long post", "spoilers: the film", "mental health"]
+#: a first paragraph that gives some English statuses a mood (VADER: positive, negative; the last
+#: one reads "un happy" with text nodes joined by spaces, as the sentiment rule joins them)
+MOODS = ["so tired of this broken train", "this is terrible news", "I hate waiting", "sad day for the team",
+         "love this so much", "what a wonderful morning", "not bad at all", "un<em>happy</em> with the release"]
 NAMES = ["ann", "Bob", "carla_b", "dmitri", "eve", "Farid", "gao", "hana", "ingrid", "juan", "kofi", "lena",
          "mo", "nadia", "oskar", "priya", "quinn", "rosa", "sven", "tomoko", "ugo", "vera", "wen", "xavier",
          "yusuf", "zoe"]
@@ -145,6 +167,9 @@ class Status:
     favourites: int
     edited: bool
     local_ids: dict[str, int] = field(default_factory=dict)  # instance domain -> its id of this status
+    arrivals: dict[str, int] = field(default_factory=dict)  # instance domain -> ms it arrived there
+    application: str | None = None      # the posting client's name, as the app registered it
+    reply_to_ms: int | None = None      # a reply: the time of the status it answers
 
     @property
     def uri(self) -> str:
@@ -172,6 +197,8 @@ class Entry:
     has_media: bool
     tags: frozenset[str]
     body: bytes
+    visible_ms: int = 0  # served from this time on (its arrival at the instance)
+    created_ms: int = 0
 
 
 class Federation:
@@ -184,13 +211,21 @@ class Federation:
 
     def __init__(self, seed: int = 1, domains=DEFAULT_DOMAINS, start: dt.date = dt.date(2026, 11, 17),
                  days: int = 2, statuses_per_day: int = 200, accounts_per_instance: int = 40,
-                 reach: float = 0.5, cache_days: int = 4):
+                 reach: float = 0.5, cache_days: int = 4, late_share: float = 0.0, backdated_share: float = 0.0,
+                 max_delay_hours: float = 20.0):
         """``cache_days``: how many rendered days each instance keeps (a benchmark that pages a
-        long federation twice wants them all; the default keeps memory small)."""
+        long federation twice wants them all; the default keeps memory small). ``late_share`` and
+        ``backdated_share``: the shares of remote copies that arrive late (module docstring)."""
         if not domains:
             raise ValueError("a federation needs at least one domain")
         if statuses_per_day < 0 or days < 1:
             raise ValueError("statuses_per_day must be >= 0 and days >= 1")
+        if not (0 <= late_share and 0 <= backdated_share and late_share + backdated_share <= 1):
+            raise ValueError("late_share and backdated_share are shares (>= 0, together at most 1)")
+        if not 0 < max_delay_hours <= MAX_DELAY_HOURS:
+            raise ValueError(f"max_delay_hours must be in (0, {MAX_DELAY_HOURS}]")
+        self.late_share, self.backdated_share = late_share, backdated_share
+        self.max_delay_ms = int(max_delay_hours * 3_600_000)
         self.seed = seed
         self.domains = tuple(domains)
         self.start = start
@@ -208,7 +243,8 @@ class Federation:
 
     def __repr__(self) -> str:
         return (f"Federation(seed={self.seed}, domains={self.domains}, start={self.start}, days={self.days}, "
-                f"statuses_per_day={self.statuses_per_day})")
+                f"statuses_per_day={self.statuses_per_day}, late_share={self.late_share}, "
+                f"backdated_share={self.backdated_share})")
 
     # The calendar
     @property
@@ -234,20 +270,24 @@ class Federation:
     # Ground truth
     def statuses(self, domain: str, day: dt.date, timeline: str = "public",
                  until: dt.datetime | None = None) -> list[dict]:
-        """The statuses ``domain`` serves for ``day`` on ``timeline`` (public, local, tag:<name>), oldest first.
+        """The statuses ``domain`` serves that were *created* on ``day``, on ``timeline`` (public,
+        local, tag:<name>), by id ascending.
 
-        With ``until``, only those a server whose "now" is ``until`` serves (id time <= until).
+        With ``until``, only those a server whose "now" is ``until`` serves (arrived by then).
         """
         return [json.loads(body) for body in self.raw_statuses(domain, day, timeline, until)]
 
     def raw_statuses(self, domain: str, day: dt.date, timeline: str = "public",
                      until: dt.datetime | None = None) -> list[bytes]:
         """The same as :meth:`statuses`, as the exact JSON bytes the server sends."""
-        entries = self.entries(domain, day, timeline_filter(timeline))
-        if until is not None:
-            limit = make_id(to_epoch_ms(until) + 1) - 1
-            entries = [entry for entry in entries if entry.status_id <= limit]
-        return [entry.body for entry in entries]
+        first_ms = to_epoch_ms(dt.datetime(day.year, day.month, day.day, tzinfo=UTC))
+        limit = to_epoch_ms(until) if until is not None else None
+        selection = timeline_filter(timeline)
+        entries = [entry for offset in range(3)
+                   for entry in self.entries(domain, day + dt.timedelta(days=offset), selection)
+                   if first_ms <= entry.created_ms < first_ms + DAY_MS
+                   and (limit is None or entry.visible_ms <= limit)]
+        return [entry.body for entry in sorted(entries, key=lambda entry: entry.status_id)]
 
     def published(self, day: dt.date) -> list[Status]:
         """Every status published on ``day`` (all origins), with the ids each instance gave it."""
@@ -255,14 +295,14 @@ class Federation:
 
     # What the server reads
     def entries(self, domain: str, day: dt.date, selection: tuple) -> list[Entry]:
-        """The entries of a day on one instance's timeline selection, by id ascending."""
+        """The entries whose id falls on ``day`` on one instance's timeline selection, by id ascending."""
         return self.day_index(domain, day, selection).entries
 
     def day_index(self, domain: str, day: dt.date, selection: tuple) -> DayIndex:
         """:meth:`entries` with their ids, cached for the server's bisecting."""
         if domain not in self.domains:
             raise KeyError(f"{domain} is not an instance of this federation ({', '.join(self.domains)})")
-        if not 0 <= (day - self.start).days < self.days:
+        if not 0 <= (day - self.start).days < self.days + 2:  # late copies land up to two days later
             return DayIndex([], [])
         key = (domain, day, selection)
         with self._lock:
@@ -371,14 +411,22 @@ class Federation:
         return reached
 
     def _local_id(self, rng: random.Random, status: Status, domain: str, taken: set[int]) -> int:
+        second_ms = status.created_ms - status.created_ms % 1000
         if domain == status.origin:
-            candidate = status.origin_id
-        else:  # Mastodon::Snowflake.id_at(created_at): the second, random ms and sequence
-            second_ms = status.created_ms - status.created_ms % 1000
-            candidate = make_id(second_ms + rng.randrange(1000), rng.randrange(1 << 16))
+            candidate, arrival = status.origin_id, status.created_ms
+        else:
+            draw = rng.random()
+            delay = rng.randrange(1, self.max_delay_ms) if draw < self.late_share + self.backdated_share else 0
+            arrival = status.created_ms + delay
+            if draw < self.late_share:  # delivered late to the inbox: an id of its arrival
+                candidate = make_id(arrival, rng.randrange(1 << 16))
+            else:  # Mastodon::Snowflake.id_at(created_at): the second, random ms and sequence
+                candidate = make_id(second_ms + rng.randrange(1000), rng.randrange(1 << 16))
+                arrival = max(arrival, id_epoch_ms(candidate))  # a prompt copy is there at its id's time
         while candidate in taken:  # as Mastodon retries on RecordNotUnique
             candidate += 1 + rng.randrange(100)
         taken.add(candidate)
+        status.arrivals[domain] = arrival
         return candidate
 
     def _generate_status(self, rng: random.Random, created_ms: int, day_index: int) -> Status:
@@ -392,21 +440,41 @@ class Federation:
         links = rng.sample(LINKS, rng.choice([0, 0, 1, 1, 2]))
         unicode_emojis = rng.sample(UNICODE_EMOJIS, rng.choice([0, 0, 1, 2]))
         media = [_weighted(rng, MEDIA_TYPES) for _ in range(rng.choice([0, 0, 0, 1, 1, 2, 4]))]
-        spoiler = rng.choice(["", "", "", "", "food 🍕", "politics", "long post"])
         popularity = int(rng.paretovariate(1.5)) - 1
+        # the second wave's fields, drawn apart from the others so that they do not shift them
+        traits = random.Random(f"{self.seed}:traits:{created_ms}")
+        spoiler = traits.choice(CONTENT_WARNINGS) if traits.random() < 0.1 else ""
+        sensitive = bool(spoiler) or traits.random() < 0.04
+        application = BOT_CLIENT if account.bot else _weighted(traits, CLIENTS)
+        reply_to_ms = created_ms - traits.randrange(60_000, 6 * 3_600_000) if traits.random() < 0.3 else None
+        mood = traits.choice(MOODS) if (language or "").lower().startswith("en") and traits.random() < 0.4 else ""
         return Status(
             origin=origin, account=account, created_ms=created_ms,
             origin_id=make_id(created_ms, rng.randrange(1 << 16)), day_index=day_index,
-            content=_content(rng, origin, words, mentions, tags, links, unicode_emojis, emojis),
-            spoiler_text=spoiler, sensitive=bool(spoiler) or rng.random() < 0.05, language=language,
+            content=(f"<p>{mood}</p>" if mood else "") + _content(rng, origin, words, mentions, tags, links,
+                                                                   unicode_emojis, emojis),
+            spoiler_text=spoiler, sensitive=sensitive, language=language,
             tags=tags, emojis=emojis, media=media, poll=_poll(rng, words) if not media and rng.random() < 0.1 else None,
             mentions=mentions, replies=rng.randint(0, 3) * popularity, reblogs=rng.randint(0, 5) * popularity,
-            favourites=rng.randint(0, 12) * popularity, edited=rng.random() < 0.05)
+            favourites=rng.randint(0, 12) * popularity, edited=rng.random() < 0.05, application=application,
+            reply_to_ms=reply_to_ms)
 
     def _render_day(self, domain: str, day: dt.date) -> list[Entry]:
-        entries = [Entry(status.local_ids[domain], status.origin == domain, bool(status.media),
-                         frozenset(normalize_tag(tag) for tag in status.tags), dumps(self.render(status, domain)))
-                   for status in self._day(day) if domain in status.local_ids]
+        """The copies ``domain`` holds whose local id falls on ``day``: statuses created that day or,
+        arriving late with ids of their arrival, up to two days before."""
+        first_ms = to_epoch_ms(dt.datetime(day.year, day.month, day.day, tzinfo=UTC))
+        entries = []
+        for offset in (2, 1, 0):
+            created_day = day - dt.timedelta(days=offset)
+            if not 0 <= (created_day - self.start).days < self.days:
+                continue
+            for status in self._day(created_day):
+                status_id = status.local_ids.get(domain)
+                if status_id is None or not first_ms <= id_epoch_ms(status_id) < first_ms + DAY_MS:
+                    continue
+                entries.append(Entry(status_id, status.origin == domain, bool(status.media),
+                                     frozenset(normalize_tag(tag) for tag in status.tags),
+                                     dumps(self.render(status, domain)), status.arrivals[domain], status.created_ms))
         entries.sort(key=lambda entry: entry.status_id)
         return entries
 
@@ -419,8 +487,9 @@ class Federation:
         return {
             "id": str(status_id),
             "created_at": created_at,
-            "in_reply_to_id": None,
-            "in_reply_to_account_id": None,
+            "in_reply_to_id": str(make_id(status.reply_to_ms, _stable_int("reply", domain, status.uri) & 0xFFFF))
+            if status.reply_to_ms else None,
+            "in_reply_to_account_id": str(status.account.local_id(domain)) if status.reply_to_ms else None,
             "sensitive": status.sensitive,
             "spoiler_text": status.spoiler_text,
             "visibility": "public",
@@ -434,7 +503,9 @@ class Federation:
             "edited_at": format_timestamp(from_epoch_ms(status.created_ms + 600_000)) if status.edited else None,
             "content": status.content,
             "reblog": None,
-            "application": {"name": "Web", "website": None} if local else None,
+            # Mastodon shows the application on the home instance's copy only, null without a name
+            "application": {"name": status.application, "website": None}
+            if local and status.application is not None else None,
             "account": self.render_account(status.account, domain, status.day_index),
             "media_attachments": [_media(status, domain, index, kind) for index, kind in enumerate(status.media)],
             "mentions": [{"id": str(account.local_id(domain)), "username": account.username, "url": account.url,
@@ -502,28 +573,40 @@ def _selected(entry: Entry, selection: tuple) -> bool:
     return tag is None or tag in entry.tags
 
 
-def page(days, lower: int | None, upper: int | None, limit: int, oldest_first: bool) -> list[Entry]:
+def page(days, lower: int | None, upper: int | None, limit: int, oldest_first: bool,
+         visible_until: int | None = None) -> list[Entry]:
     """Mastodon's id pagination over a timeline split by day.
 
     ``days`` yields :class:`DayIndex` in the order of traversal: oldest day first when
     ``oldest_first``, newest day first otherwise (a generator: days are rendered only when
     reached). ``lower``/``upper`` are exclusive id bounds. ``oldest_first`` takes the ``limit``
     entries just above ``lower`` (min_id), otherwise the ``limit`` just below ``upper``
-    (max_id, since_id); either way the result is newest first, as the API returns it.
+    (max_id, since_id); either way the result is newest first, as the API returns it. Entries
+    that arrive after ``visible_until`` (ms) are not there yet and are skipped.
     """
     chosen: list[Entry] = []
+
+    def visible(entry: Entry) -> bool:
+        return visible_until is None or entry.visible_ms <= visible_until
+
     for day in days:
         ids, entries = day.ids, day.entries
+        index = bisect.bisect_right(ids, lower) if lower is not None else 0
+        stop = bisect.bisect_left(ids, upper) if upper is not None else len(ids)
         if oldest_first:
-            index = bisect.bisect_right(ids, lower) if lower is not None else 0
-            stop = bisect.bisect_left(ids, upper) if upper is not None else len(ids)
-            chosen.extend(entries[index:min(stop, index + limit - len(chosen))])
+            for entry in entries[index:stop]:
+                if len(chosen) >= limit:
+                    break
+                if visible(entry):
+                    chosen.append(entry)
             if stop < len(ids) or len(chosen) >= limit:
                 break
         else:
-            stop = bisect.bisect_left(ids, upper) if upper is not None else len(ids)
-            index = bisect.bisect_right(ids, lower) if lower is not None else 0
-            chosen.extend(reversed(entries[max(index, stop - (limit - len(chosen))):stop]))
+            for entry in reversed(entries[index:stop]):
+                if len(chosen) >= limit:
+                    break
+                if visible(entry):
+                    chosen.append(entry)
             if index > 0 or len(chosen) >= limit:
                 break
     return list(reversed(chosen)) if oldest_first else chosen

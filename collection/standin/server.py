@@ -5,10 +5,15 @@ Mastodon 4.5: instance info, public/local/tag timelines with Mastodon's id pagin
 Link headers, X-RateLimit-* headers and 429 answers, Mastodon's JSON error bodies. Faults
 and the clock are switched per instance from Python (:class:`RunningFederation`) or over HTTP
 (``/_standin/...``, see the package docstring).
+
+Longer than ~400 lines because it is a whole small Mastodon API server: endpoints, pagination and
+Link headers, rate limits, faults, administration and the running federation.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
 import datetime as dt
 import json
 import logging
@@ -22,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 from collection.snowflake import UTC, as_utc, format_timestamp, make_id, parse_timestamp, to_epoch_ms
+from collection.policy import parse_reset
 from collection.standin.federation import Federation, dumps, normalize_tag, page
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,8 @@ class FaultConfig:
     access_token: str | None = None  # the token that lifts the refusals; any other token gets 401
     rate_limit: int = 0  # API requests per window; 0 = unlimited, no X-RateLimit headers
     rate_window: float = 300.0  # seconds; a window starts at the first request after the last one ended
+    rate_limit_scope: str = "all"  # "paging": only timeline requests with min_id/max_id/since_id count
+                                   # (Mastodon's throttle_*_paging: 300 per 15 minutes)
     legacy_instance_api: bool = False  # no /api/v2/instance (Mastodon before 4.0): 404
 
     def updated(self, changes: dict) -> "FaultConfig":
@@ -70,6 +78,8 @@ class FaultConfig:
                 raise ValueError(f"{name} must be 401, 403, 422 or null")
         if self.latency < 0 or self.rate_limit < 0 or self.rate_window <= 0:
             raise ValueError("latency and rate_limit must be >= 0, rate_window > 0")
+        if self.rate_limit_scope not in ("all", "paging"):
+            raise ValueError("rate_limit_scope must be all or paging")
 
     def public_view(self) -> dict:
         view = dataclasses.asdict(self)
@@ -81,10 +91,11 @@ class InstanceServer:
     """One instance of the federation on its own port."""
 
     def __init__(self, federation: Federation, domain: str, faults: FaultConfig, now: dt.datetime,
-                 host: str = "127.0.0.1", port: int = 0, quiet: bool = True):
+                 host: str = "127.0.0.1", port: int = 0, quiet: bool = True, time_scale: float = 0.0):
         self.federation, self.domain = federation, domain
         self.faults = faults
-        self.now = as_utc(now)
+        self.time_scale = time_scale  # 0: the clock stands still (set_now moves it); S: S simulated s per second
+        self._now, self._real_at_now = as_utc(now), time.time()
         self.quiet = quiet
         self.lock = threading.Lock()
         self.rng = random.Random(f"{federation.seed}:faults:{domain}")
@@ -117,9 +128,16 @@ class InstanceServer:
                 self._window_start, self._window_count = None, 0
             return self.faults
 
+    @property
+    def now(self) -> dt.datetime:
+        """The instance's clock: what has happened (statuses served up to it)."""
+        if not self.time_scale:
+            return self._now
+        return self._now + dt.timedelta(seconds=(time.time() - self._real_at_now) * self.time_scale)
+
     def set_now(self, now: dt.datetime) -> None:
         with self.lock:
-            self.now = as_utc(now)
+            self._now, self._real_at_now = as_utc(now), time.time()
 
     def count(self, name: str) -> None:
         with self.lock:
@@ -132,11 +150,11 @@ class InstanceServer:
                 "hashtag_feeds": {"local": access(self.faults.refuse_tag), "remote": access(self.faults.refuse_tag)},
                 "trending_link_feeds": {"local": "public", "remote": "public"}}
 
-    def take_rate_limit(self) -> tuple[dict, bool]:
+    def take_rate_limit(self, paging: bool = True) -> tuple[dict, bool]:
         """Count a request against the window: (X-RateLimit headers, whether it is over the limit)."""
         with self.lock:
             limit, window = self.faults.rate_limit, self.faults.rate_window
-            if not limit:
+            if not limit or (self.faults.rate_limit_scope == "paging" and not paging):
                 return {}, False
             now = time.time()
             if self._window_start is None or now >= self._window_start + window:
@@ -147,6 +165,14 @@ class InstanceServer:
                        "X-RateLimit-Remaining": str(max(0, limit - self._window_count)),
                        "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
             return headers, self._window_count > limit
+
+    def saw_token(self, token: str) -> None:
+        """Keep a digest of every bearer token received (never the token): tests check that each
+        instance only ever received its own."""
+        digest = token_digest(token)
+        with self.lock:
+            if digest not in self.stats["tokens_seen"]:
+                self.stats["tokens_seen"].append(digest)
 
     def draw(self, rate: float) -> bool:
         with self.lock:
@@ -159,7 +185,12 @@ class InstanceServer:
 
 def _new_stats() -> dict:
     return {"requests": 0, "timeline_requests": 0, "statuses_served": 0, "rate_limited": 0, "errors_injected": 0,
-            "slowed": 0, "refused": 0, "invalid_token": 0, "authenticated_requests": 0}
+            "slowed": 0, "refused": 0, "invalid_token": 0, "authenticated_requests": 0, "tokens_seen": []}
+
+
+def token_digest(token: str) -> str:
+    """How the stand-in records a token it received: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -198,10 +229,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: dict) -> None:
         instance = self.instance
         instance.count("requests")
-        rate_headers, over_limit = instance.take_rate_limit()
+        paging = path.startswith("/api/v1/timelines/") and any(name in query for name in ("min_id", "max_id", "since_id"))
+        rate_headers, over_limit = instance.take_rate_limit(paging)
+        token = self._bearer_token()
+        if token:
+            instance.saw_token(token)
         if over_limit:
             instance.count("rate_limited")
-            return self._json(429, {"error": "Too many requests"}, rate_headers)
+            retry_after = max(1, math.ceil(parse_reset(rate_headers["X-RateLimit-Reset"]) - time.time()))
+            return self._json(429, {"error": "Too many requests"}, {**rate_headers, "Retry-After": str(retry_after)})
         faults = instance.faults
         if faults.latency and instance.draw(faults.slow_rate):
             instance.count("slowed")
@@ -211,7 +247,6 @@ class _Handler(BaseHTTPRequestHandler):
             code, reason = instance.choose_error()
             body = f"<html><head><title>{code} {reason}</title></head><body><h1>{reason}</h1></body></html>"
             return self._send(code, body.encode(), "text/html; charset=utf-8", rate_headers)
-        token = self._bearer_token()
         if token is not None and token == faults.access_token:
             instance.count("authenticated_requests")
 
@@ -255,13 +290,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(400, {"error": str(error)}, rate_headers)
         limit = _limit_param(query)
         federation = instance.federation
-        visible_after = make_id(to_epoch_ms(instance.now) + 1)  # served: id time <= now
+        now_ms = to_epoch_ms(instance.now)
+        visible_after = make_id(now_ms + 1)  # served: id time <= now, and arrived by now
         upper = visible_after if max_id is None else min(max_id, visible_after)
         lower = min_id if min_id is not None else since_id
         oldest_first = min_id is not None
         days = _days_between(federation, lower, upper, oldest_first)
         indexes = (federation.day_index(instance.domain, day, selection) for day in days)
-        entries = page(indexes, lower, upper, limit, oldest_first)
+        entries = page(indexes, lower, upper, limit, oldest_first, visible_until=now_ms)
         with instance.lock:
             instance.stats["statuses_served"] += len(entries)
         headers = dict(rate_headers)
@@ -302,7 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
                     with instance.lock:
                         instance.stats = _new_stats()
                 with instance.lock:
-                    return self._json(200, dict(instance.stats))
+                    return self._json(200, {name: list(value) if isinstance(value, list) else value
+                                            for name, value in instance.stats.items()})
             if path == "/_standin/federation":
                 federation = instance.federation
                 return self._json(200, {"domain": instance.domain, "seed": federation.seed,
@@ -359,7 +396,7 @@ def _limit_param(query: dict) -> int:
 
 
 def _days_between(federation: Federation, lower: int | None, upper: int | None, oldest_first: bool) -> list[dt.date]:
-    days = federation.day_list
+    days = federation.day_list + [federation.start + dt.timedelta(days=federation.days + extra) for extra in (0, 1)]
     first = federation.day_of_id(lower + 1) if lower is not None else days[0]
     last = federation.day_of_id(upper - 1) if upper is not None and upper > 0 else days[-1]
     chosen = [day for day in days if first <= day <= last]
@@ -374,7 +411,7 @@ class RunningFederation:
 
     def __init__(self, federation: Federation, *, now: dt.datetime | None = None,
                  faults: FaultConfig | dict | None = None, host: str = "127.0.0.1", ports: dict | None = None,
-                 quiet: bool = True):
+                 quiet: bool = True, time_scale: float = 0.0):
         self.federation = federation
         self.servers: dict[str, InstanceServer] = {}
         now = federation.end if now is None else now
@@ -382,7 +419,7 @@ class RunningFederation:
             for domain in federation.domains:
                 config = _faults_for(faults, domain)
                 self.servers[domain] = InstanceServer(federation, domain, config, now, host,
-                                                      (ports or {}).get(domain, 0), quiet)
+                                                      (ports or {}).get(domain, 0), quiet, time_scale)
         except BaseException:
             self.close()
             raise
@@ -405,10 +442,14 @@ class RunningFederation:
         for server in self._chosen(domain):
             server.set_now(now)
 
+    def now(self, domain: str) -> dt.datetime:
+        """An instance's clock (it runs when the federation was started with a time_scale)."""
+        return self.servers[domain].now
+
     def stats(self, domain: str) -> dict:
         server = self.servers[domain]
         with server.lock:
-            return dict(server.stats)
+            return {name: list(value) if isinstance(value, list) else value for name, value in server.stats.items()}
 
     def reset_stats(self, domain: str | None = None) -> None:
         for server in self._chosen(domain):

@@ -159,30 +159,48 @@ class AirflowServer:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
+            body = response.read()
+            return json.loads(body) if body else None
 
     def _get(self, path: str, auth: bool = True):
         return self._request("GET", path, auth=auth)
 
-    def unpause(self) -> None:
-        self._request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    def unpause(self, dag_id: str = DAG_ID) -> None:
+        self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
-    def trigger(self, logical_date: str | None, conf: dict) -> str:
-        run = self._request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": logical_date, "conf": conf})
+    def trigger(self, logical_date: str | None, conf: dict, dag_id: str = DAG_ID) -> str:
+        run = self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": logical_date, "conf": conf})
         return run["dag_run_id"]
 
-    def dag_runs(self) -> list[dict]:
-        return self._get(f"/api/v2/dags/{DAG_ID}/dagRuns?order_by=-start_date")["dag_runs"]
+    def dag_runs(self, dag_id: str = DAG_ID) -> list[dict]:
+        return self._get(f"/api/v2/dags/{dag_id}/dagRuns?order_by=-start_date&limit=100")["dag_runs"]
 
-    def wait_for_run(self, run_id: str, timeout: float = 1200.0) -> dict:
+    def wait_for_run(self, run_id: str, timeout: float = 1200.0, dag_id: str = DAG_ID) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            run = self._get(f"/api/v2/dags/{DAG_ID}/dagRuns/{urllib.request.quote(run_id, safe='')}")
+            run = self._get(f"/api/v2/dags/{dag_id}/dagRuns/{urllib.request.quote(run_id, safe='')}")
             if run["state"] in ("success", "failed"):
                 return run
             time.sleep(3)
         raise TimeoutError(f"run {run_id} not finished within {timeout:.0f}s; see {self.log}")
 
-    def task_instances(self, run_id: str) -> list[dict]:
-        path = f"/api/v2/dags/{DAG_ID}/dagRuns/{urllib.request.quote(run_id, safe='')}/taskInstances"
+    def task_instances(self, run_id: str, dag_id: str = DAG_ID) -> list[dict]:
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{urllib.request.quote(run_id, safe='')}/taskInstances"
         return self._get(path)["task_instances"]
+
+    def set_connection(self, connection_id: str, **fields) -> None:
+        """Create (or replace) an Airflow Connection through the REST API, as the UI's form does."""
+        try:
+            self._request("DELETE", f"/api/v2/connections/{connection_id}")
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+        self._request("POST", "/api/v2/connections", {"connection_id": connection_id, **fields})
+
+    def asset_events(self, source_dag_id: str = DAG_ID) -> list[dict]:
+        return self._get(f"/api/v2/assets/events?source_dag_id={source_dag_id}&limit=100")["asset_events"]
+
+    def run_cli(self, *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess:
+        """An `airflow` command against this server's home (e.g. `backfill create`)."""
+        env = airflow_env(self.home, self.extra_env, self.port)
+        return subprocess.run(["airflow", *args], env=env, capture_output=True, text=True, timeout=timeout)

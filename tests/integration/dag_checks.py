@@ -19,7 +19,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 DAY1, DAY2 = TODAY - dt.timedelta(days=2), TODAY - dt.timedelta(days=1)
 DOMAINS = ("alpha.example", "beta.example", "gamma.example")
 TABLES = ("language_table", "user_table", "croissance_table", "url_table", "toot_with_media_table",
-          "tag_table", "emoji_table")
+          "tag_table", "emoji_table", "app_table", "hour_table", "toot_kind_table", "instance_table", "sentiment_table")
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +61,9 @@ def drop_tables(settings, prefix: str) -> None:
         connection.close()
 
 
-def served(federation, domains, day) -> dict[str, list[bytes]]:
-    return {domain: federation.raw_statuses(domain, day) for domain in domains}
+def served(federation, domains, day, until=None) -> dict[str, list[bytes]]:
+    """What the stand-in served of ``day`` per domain (by ``until``: what had arrived by then)."""
+    return {domain: federation.raw_statuses(domain, day, until=until) for domain in domains}
 
 
 def assert_cells_match(actual: dict, expected: dict) -> None:

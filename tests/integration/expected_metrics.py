@@ -100,9 +100,38 @@ def winners(copies_by_domain: dict[str, list[bytes]]) -> list[tuple[dict, str]]:
     return chosen
 
 
+_VADER = None
+
+
+def _sentiment(status: dict) -> str | None:
+    """DESIGN.md: VADER's compound of the content's text nodes joined by single spaces, English only."""
+    global _VADER
+    language = (status.get("language") or "").lower()
+    if language != "en" and not language.startswith("en-"):
+        return None
+    if _VADER is None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        _VADER = SentimentIntensityAnalyzer()
+    parser = _Anchors()
+    parser.feed(status.get("content") or "")
+    parser.close()
+    score = _VADER.polarity_scores(" ".join(parser.text))["compound"]
+    return "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
+
+
+def _kinds(status: dict) -> list[str]:
+    kinds = {"all": True, "reply": status.get("in_reply_to_id") is not None, "sensitive": status.get("sensitive") is True,
+             "content_warning": bool((status.get("spoiler_text") or "").strip()), "poll": status.get("poll") is not None,
+             "bot": status["account"].get("bot") is True, "edited": status.get("edited_at") is not None,
+             "with_link": bool(_link_hosts(status.get("content") or ""))}
+    return [kind for kind, is_kind in kinds.items() if is_kind]
+
+
 def day_metrics(copies_by_domain: dict[str, list[bytes]], key: bytes | None) -> dict:
     """Every metric of DESIGN.md for one day, from the raw lines each instance served."""
     languages, tags, urls, emojis, media = Counter(), Counter(), Counter(), Counter(), Counter()
+    apps, hours, kinds, instances, sentiment = Counter(), Counter(), Counter(), Counter(), Counter()
     users: dict[str, dict] = {}
     growth: dict[str, set] = defaultdict(set)
     for status, domain in winners(copies_by_domain):
@@ -116,6 +145,14 @@ def day_metrics(copies_by_domain: dict[str, list[bytes]], key: bytes | None) -> 
         if types:
             media["toot_with_media"] += 1
             media.update(f"type:{kind}" for kind in types)
+        # the second wave: the winner is the home instance's copy when it was collected
+        apps[((status.get("application") or {}).get("name") or "").strip() or "unknown"] += 1
+        hours[status["created_at"][11:13]] += 1
+        kinds.update(_kinds(status))
+        instances[_handle(status, domain).split("@", 1)[1]] += 1
+        mood = _sentiment(status)
+        if mood:
+            sentiment[mood] += 1
         account = status["account"]
         user = user_key(_handle(status, domain), key)
         entry = users.setdefault(user, {"toots": 0, "interactions": 0, "latest": "", "followers": 0})
@@ -127,7 +164,8 @@ def day_metrics(copies_by_domain: dict[str, list[bytes]], key: bytes | None) -> 
         if created:
             growth[created[:7]].add(user)
     return {"languages": languages, "tags": tags, "urls": urls, "emojis": emojis, "media": media,
-            "users": users, "growth": growth}
+            "users": users, "growth": growth, "apps": apps, "hours": hours, "kinds": kinds, "instances": instances,
+            "sentiment": sentiment}
 
 
 def rate(interactions: int, toots: int, followers: int) -> str:
@@ -138,7 +176,9 @@ def expected_cells(days: dict[str, dict]) -> dict[str, dict[bytes, dict[bytes, b
     """{table: {row: {column: value}}} for the data/daily cells of DESIGN.md, over the given days."""
     tables: dict[str, dict] = defaultdict(lambda: defaultdict(dict))
     count_tables = {"languages": "language_table", "tags": "tag_table", "urls": "url_table",
-                    "emojis": "emoji_table", "media": "toot_with_media_table"}
+                    "emojis": "emoji_table", "media": "toot_with_media_table", "apps": "app_table",
+                    "hours": "hour_table", "kinds": "toot_kind_table", "instances": "instance_table",
+                    "sentiment": "sentiment_table"}
     for metric, table in count_tables.items():
         totals = Counter()
         for day, metrics in days.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -33,6 +34,11 @@ EMOJIS = {"❤️": 40, "😂": 33, "🎉": 30, ":blobcat:": 28, "👍🏽": 22,
           "🇫🇷": 12, "✨": 10, "🙏": 9, "👨\u200d👩\u200d👧": 7, "😭": 6, "🤔": 5, "🥳": 4, "🐘": 3}
 MEDIA_TYPES = {"image": 0.17, "video": 0.03, "gifv": 0.015, "audio": 0.004, "unknown": 0.001}
 HANDLES = ("ann@alpha.example", "bob@beta.example")  # rows keyed by handles: must never show
+APPS = {"Web": 60, "Mastodon for Android": 25, "Ivory": 14, "unknown": 12, "Tusky": 10, "Elk": 6, "Moshidon": 3}
+INSTANCES = {"mastodon.social": 120, "alpha.example": 30, "fosstodon.org": 25, "beta.example": 12,
+             "hachyderm.io": 9, "delta.example": 4, "tiny.example": 1}
+KIND_SHARES = {"reply": 0.3, "with_link": 0.22, "sensitive": 0.07, "content_warning": 0.05, "poll": 0.03,
+               "bot": 0.05, "edited": 0.04}
 
 
 @dataclass
@@ -44,6 +50,7 @@ class SampleLake:
     users: dict[str, tuple[int, int, float]] = field(default_factory=dict)  # user → followers, toots, rate
     users_daily: dict[tuple[str, str], dict] = field(default_factory=dict)  # (user, day) → JSON record
     days: list[str] = field(default_factory=list)
+    complete: dict[str, bool] = field(default_factory=dict)  # day_table: day → data:complete
 
     def top(self, table: str) -> str:
         return sorted(self.counts[table].items(), key=lambda item: (-item[1], item[0]))[0][0]
@@ -115,6 +122,29 @@ def write_sample_lake(connection: happybase.Connection, prefix: str, days: list[
         media[("toot_with_media", day)] = round(sum(with_types.values()) * 0.95)
         media.update({(f"type:{media_type}", day): count for media_type, count in with_types.items() if count})
     count_table("toot_with_media_table", media)
+
+    # the second wave's tables, and day_table (the first day has no row: its completeness is unknown)
+    count_table("app_table", spread(APPS))
+    count_table("instance_table", spread(INSTANCES))
+    hours, kinds, sentiment = {}, {}, {}
+    for day, total in statuses.items():
+        for hour in range(24):
+            hours[(f"{hour:02d}", day)] = max(1, round(total / 24 * (1 + 0.8 * math.sin((hour - 6) / 24 * 2 * math.pi))))
+        kinds[("all", day)] = total
+        kinds.update({(kind, day): round(total * share * rng.uniform(0.7, 1.3)) for kind, share in KIND_SHARES.items()})
+        english = languages.get(("en", day), 0)
+        positive, negative = round(english * rng.uniform(0.4, 0.6)), round(english * rng.uniform(0.1, 0.25))
+        sentiment.update({("positive", day): positive, ("negative", day): negative,
+                          ("neutral", day): english - positive - negative})
+    count_table("hour_table", hours)
+    count_table("toot_kind_table", kinds)
+    count_table("sentiment_table", sentiment)
+    lake.complete = {day: day != days[-1] for day in days[1:]}
+    if f"{prefix}_{hbase_frames.DAY_TABLE}" not in {name.decode() for name in connection.tables()}:
+        connection.create_table(f"{prefix}_{hbase_frames.DAY_TABLE}", FAMILIES)
+    with connection.table(f"{prefix}_{hbase_frames.DAY_TABLE}").batch() as batch:
+        for day, complete in lake.complete.items():
+            batch.put(day.encode(), {b"data:complete": b"1" if complete else b"0", b"data:statuses": b"1"})
 
     # croissance_table: data:count is distinct accounts ever seen (not the sum of the days)
     growth_daily, growth_total = {}, {}
@@ -192,7 +222,7 @@ def test_count_table_frames_equal_the_cells(loaded, table):
     table_frames = frames.tables()[table]
     key = hbase_frames.COUNT_TABLES[table]
     expected_all_time, expected_daily = expected_count_frames(lake, table, key)
-    assert table_frames.exists and len(table_frames.all_time) > 3 and len(table_frames.daily) > 10
+    assert table_frames.exists and len(table_frames.all_time) >= 3 and len(table_frames.daily) > 10
     pd.testing.assert_frame_equal(table_frames.all_time, expected_all_time)
     pd.testing.assert_frame_equal(table_frames.daily, expected_daily)
 
@@ -265,3 +295,11 @@ def test_cells_off_the_contract_are_left_out_and_named(hbase_connection, setting
 def test_unreachable_hbase_is_a_clear_error():
     with pytest.raises(AnalysisError, match=r"cannot reach HBase Thrift at localhost:1 .*make start"):
         load_frames("localhost", 1, "")
+
+
+def test_day_table_gives_the_incomplete_days_and_unknown_days_are_not_marked(loaded):
+    lake, frames = loaded
+    assert {day.strftime("%Y-%m-%d"): complete for day, complete in zip(frames.days["day"], frames.days["complete"])} \
+        == lake.complete
+    assert frames.incomplete_days == [pd.Timestamp(DAYS[-1])]
+    assert pd.Timestamp(DAYS[0]) not in set(frames.days["day"])  # no row: unknown, not incomplete

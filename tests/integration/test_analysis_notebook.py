@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -123,6 +124,53 @@ def test_each_chart_shows_the_loaded_data(loaded_run, settings):
         assert chart.data["accounts"].sum() == len(lake.users)  # every pseudonymous account, no handle
     zero_followers = sum(1 for followers, _, _ in lake.users.values() if followers == 0)
     assert views.decade_buckets(frames.users.all_time["followers"], 0, integer=True)["0"] == zero_followers
+
+
+def test_second_wave_charts_show_the_loaded_data(loaded_run, settings):
+    lake, _, _, prefix = loaded_run
+    frames = load_frames(settings.hbase_host, settings.hbase_port, prefix)
+    latest = pd.Timestamp(DAYS[-1])
+    assert frames.incomplete_days == [latest]
+
+    apps = charts.top_apps(frames.apps.all_time)
+    assert apps.axes.get_yticklabels()[0].get_text() == lake.top("app_table")
+    assert "unknown (no application shown)" in [label.get_text() for label in apps.axes.get_yticklabels()]
+
+    sentiment = charts.sentiment_share_by_day(frames.sentiment.daily, incomplete=frames.incomplete_days).data
+    for day in DAYS:
+        english = sum(lake.daily["sentiment_table"][(label, day)] for label in ("positive", "neutral", "negative"))
+        assert sentiment.loc[pd.Timestamp(day), "negative"] == pytest.approx(
+            lake.daily["sentiment_table"][("negative", day)] / english)
+
+    heatmap = charts.weekday_hour_heatmap(frames.hours.daily).data
+    tuesdays = [day for day in DAYS if pd.Timestamp(day).dayofweek == 1]
+    assert heatmap.loc["Tue", 7] == pytest.approx(
+        sum(lake.daily["hour_table"][("07", day)] for day in tuesdays) / len(tuesdays))
+    assert heatmap.attrs["days"]["Sun"] == sum(1 for day in DAYS if pd.Timestamp(day).dayofweek == 6)
+
+    kinds = charts.kind_share_by_day(frames.kinds.daily, incomplete=frames.incomplete_days).data
+    assert kinds.loc[latest, "reply"] == pytest.approx(
+        lake.daily["toot_kind_table"][("reply", DAYS[-1])] / lake.daily["toot_kind_table"][("all", DAYS[-1])])
+
+    concentration = charts.instance_concentration(frames.instances.all_time)
+    counts = sorted(lake.counts["instance_table"].values(), reverse=True)
+    assert concentration.data.attrs["top_share"] == pytest.approx(sum(counts[:5]) / sum(counts))
+    ascending = counts[::-1]  # Gini from its textbook form: mean absolute difference / (2 × mean)
+    mean_difference = sum(abs(a - b) for a in ascending for b in ascending) / len(ascending) ** 2
+    assert concentration.data.attrs["gini"] == pytest.approx(mean_difference / (2 * sum(counts) / len(counts)))
+
+    trending = charts.trending_tags(frames.tags.daily).data
+    tag_days = sorted({day for (_, day) in lake.daily["tag_table"]})
+    last, before = tag_days[-1], tag_days[-8:-1]
+    rises = {tag: lake.daily["tag_table"].get((tag, last), 0)
+             - sum(lake.daily["tag_table"].get((tag, day), 0) for day in before) / len(before)
+             for tag in lake.counts["tag_table"]}
+    assert trending.iloc[0]["tag"] == max(rises, key=lambda tag: (rises[tag], -len(tag)))
+    assert trending.iloc[0]["rise"] == pytest.approx(max(rises.values()))
+
+    per_day = charts.statuses_per_day(frames.languages.daily, incomplete=frames.incomplete_days)
+    assert charts.INCOMPLETE_LABEL in per_day.axes.get_legend_handles_labels()[1]
+    assert f"incomplete ({DAYS[-1]})" in "".join(text.get_text() for text in per_day.axes.texts)
 
 
 @pytest.mark.parametrize("scenario", ["empty", "missing"])

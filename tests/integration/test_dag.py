@@ -1,12 +1,17 @@
-"""The Airflow DAG end to end: stand-in federation → HDFS → MapReduce → HBase.
+"""The Airflow DAG end to end with `airflow dags test`: stand-in federation → HDFS → MapReduce → HBase.
 
-* `airflow dags test` for two consecutive days, then every HBase cell compared with values
-  computed from the stand-in's data by tests/integration/expected_metrics.py (not by the
-  project's metric code); a rerun of the first day changes no cell.
-* A run where one instance refuses its timeline: that task fails with the clear message, the
-  alert callback posts to the webhook, the other instances' data reaches HBase.
-* The DAG triggered through the REST API the web UI uses, on a real `airflow standalone`, and
-  from the web UI itself in Debian's Chromium driven by Playwright.
+Every HBase cell is compared with values computed from the stand-in's data by
+tests/integration/expected_metrics.py (not by the project's metric code).
+
+* Three consecutive daily runs on a federation where half of the federated copies arrive late
+  (arrival ids and backdated ids): every status counted once on its created_at day, no raw
+  duplicate, each run recomputing the days it touched; a rerun of a day changes nothing.
+* A missed day (a run, no run the next day, a run the day after): the gap is filled and whole.
+* Per-instance tokens from Airflow Connections: each instance receives only its own, and no token
+  appears in the output, the Airflow home or the lake.
+
+tests/integration/test_dag_server.py runs the DAG on a real `airflow standalone` (REST API, web UI,
+Connections changed through the API, assets, backfill, refused instances and max_pages stops).
 """
 from __future__ import annotations
 
@@ -14,23 +19,91 @@ import datetime as dt
 import json
 import os
 import posixpath
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import happybase
 import pytest
 
+from collection.standin import Federation
 from tests.conftest import RUN_ID
 from tests.integration import expected_metrics
-from tests.integration.airflow_harness import AirflowServer, airflow_env, dags_test, migrate_db
-from tests.integration.dag_checks import DAY1, DAY2, DOMAINS, federation, running  # noqa: F401 - fixtures
+from tests.integration.airflow_harness import airflow_env, dags_test, migrate_db
+from tests.integration.dag_checks import DOMAINS, served
 from tests.integration.dag_checks import assert_cells_match as _assert_cells_match
 from tests.integration.dag_checks import drop_tables as _drop_tables
 from tests.integration.dag_checks import dump_tables as _dump
 from tests.integration.dag_checks import lake_env as _lake_env
-from tests.integration.dag_checks import served as _served
 
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+DAY1, DAY2, DAY3 = (TODAY - dt.timedelta(days=back) for back in (3, 2, 1))
 SCREENSHOTS = Path(os.environ.get("DATALAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def federation():
+    """Half of the federated (remote) copies arrive late: a quarter with ids of their arrival, a
+    quarter backdated, up to 20 hours after their created_at."""
+    return Federation(seed=2026, domains=DOMAINS, start=DAY1, days=3, statuses_per_day=150, accounts_per_instance=25,
+                      late_share=0.25, backdated_share=0.25, max_delay_hours=20)
+
+
+def run_time(day: dt.date) -> dt.datetime:
+    """When the daily run of ``day`` happens: five minutes after the day ended (the stand-in's clock)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 5), tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def running(federation):
+    with federation.serve(now=run_time(DAY1)) as servers:
+        yield servers
+
+
+def _expected(settings, federation, days, until, domains=DOMAINS) -> dict:
+    """The cells of ``days`` as the stand-in served them by ``until`` (one moment, or one per day)."""
+    key = settings.require_pseudonym_key()
+    moments = until if isinstance(until, dict) else {day: until for day in days}
+    return expected_metrics.expected_cells(
+        {day.isoformat(): expected_metrics.day_metrics(served(federation, domains, day, moments[day]), key)
+         for day in days})
+
+
+def _day_rows(settings, prefix: str) -> dict[str, dict]:
+    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=prefix)
+    try:
+        return {row.decode(): {column.decode(): value.decode() for column, value in cells.items()}
+                for row, cells in connection.table("day_table").scan()}
+    finally:
+        connection.close()
+
+
+def _raw_ids(hdfs_client, root: str) -> dict[str, list[str]]:
+    """Every raw partition's status ids (all parts), to check that none is held twice."""
+    import gzip
+
+    ids: dict[str, list[str]] = {}
+    for directory, _, files in hdfs_client.walk(posixpath.join(root, "raw", "mastodon")):
+        for name in files:
+            if name.startswith("part-"):
+                with hdfs_client.read(posixpath.join(directory, name)) as reader:
+                    lines = gzip.decompress(reader.read()).splitlines()
+                ids.setdefault(directory, []).extend(json.loads(line)["id"] for line in lines)
+    return ids
+
+
+def _run(env, running, day: dt.date, conf: dict, log, now: dt.datetime | None = None) -> str:
+    """The daily run of ``day``, at its time (or ``now``): logical date day + 1 (its interval is [day, day + 1))."""
+    running.set_now(now or run_time(day))
+    result = dags_test(env, (day + dt.timedelta(days=1)).isoformat(), conf, log)
+    assert result.returncode == 0 and "state=success" in result.output, \
+        f"run for {day} failed; see {log}\n{result.output[-3000:]}"
+    return result.output
+
+
+def _processed(output: str) -> list[str]:
+    """The days the run's plan task chose (it prints them)."""
+    lines = [line for line in output.splitlines() if "days to process: " in line]
+    assert lines, "the plan task printed no days"
+    return lines[-1].split("days to process: ", 1)[1].strip().split(", ")
 
 
 @pytest.fixture(scope="module")
@@ -38,192 +111,106 @@ def airflow_home(tmp_path_factory):
     return tmp_path_factory.mktemp("airflow-dags-test")
 
 
-def test_two_days_then_rerun_match_independent_computation(settings, federation, running, airflow_home,
-                                                           hdfs_client):
-    env = airflow_env(airflow_home, _lake_env(settings, "e2e"))
-    log = airflow_home / "dags-test.log"
+def test_three_days_with_late_statuses_count_each_once_on_its_day_and_a_rerun_changes_nothing(
+        settings, federation, running, airflow_home, hdfs_client):
+    lake = _lake_env(settings, "late")
+    env = airflow_env(airflow_home, lake)
+    log = airflow_home / "dags-test-late.log"
     migrate_db(env, log)
     conf = {"instances": sorted(running.urls.values()), "max_pages": 500}
-    prefix = f"{settings.table_prefix}e2e"
+    prefix = lake["HBASE_TABLE_PREFIX"]
     try:
-        for day in (DAY1, DAY2):
-            result = dags_test(env, (day + dt.timedelta(days=1)).isoformat(), conf, log)
-            assert result.returncode == 0 and "state=success" in result.output, \
-                f"run for {day} failed; see {log}\n{result.output[-3000:]}"
-        key = settings.require_pseudonym_key()
-        days = {day.isoformat(): expected_metrics.day_metrics(_served(federation, DOMAINS, day), key)
-                for day in (DAY1, DAY2)}
-        after_two_days = _dump(settings, prefix)
-        _assert_cells_match(after_two_days, expected_metrics.expected_cells(days))
-        assert sum(len(rows) for rows in after_two_days.values()) > 100
+        processed = [_processed(_run(env, running, day, conf, log)) for day in (DAY1, DAY2, DAY3)]
+        # each run recomputed its own day and the day before, which its late statuses touched
+        assert processed == [[DAY1.isoformat()], [DAY1.isoformat(), DAY2.isoformat()],
+                             [DAY2.isoformat(), DAY3.isoformat()]]
+        final = run_time(DAY3)
+        late = sum(len(federation.raw_statuses(domain, DAY1, until=final))
+                   - len(federation.raw_statuses(domain, DAY1, until=run_time(DAY1))) for domain in DOMAINS)
+        assert late > 20  # lateness really happened: copies of day 1 that the first run could not see
+        after = _dump(settings, prefix)
+        expected = _expected(settings, federation, (DAY1, DAY2, DAY3), final)
+        # the stand-in's data exercises every rule of the second wave
+        assert {b"Web", b"Moshidon", b"feed2toot", b"unknown"} <= set(expected["app_table"])
+        assert set(expected["toot_kind_table"]) == {b"all", b"reply", b"sensitive", b"content_warning", b"poll",
+                                                    b"bot", b"edited", b"with_link"}
+        assert set(expected["sentiment_table"]) == {b"positive", b"neutral", b"negative"}
+        assert {b"alpha.example", b"delta.example"} <= set(expected["instance_table"]) and len(expected["hour_table"]) > 20
+        _assert_cells_match(after, expected)
         # no handle or username reaches HBase when pseudonymization is on
         handles = {status["account"]["username"].lower() for statuses in (federation.statuses(d, DAY1) for d in DOMAINS)
                    for status in statuses}
-        user_rows = {row.decode() for row in after_two_days["user_table"]}
-        assert all(len(row) == 16 and int(row, 16) >= 0 for row in user_rows)
-        assert not user_rows & handles
+        user_rows = {row.decode() for row in after["user_table"]}
+        assert all(len(row) == 16 and int(row, 16) >= 0 for row in user_rows) and not user_rows & handles
+        duplicates = {partition: len(ids) - len(set(ids)) for partition, ids in _raw_ids(hdfs_client,
+                                                                                         lake["DATALAKE_ROOT"]).items()}
+        assert duplicates and not any(duplicates.values()), duplicates
+        rows = _day_rows(settings, prefix)
+        assert sorted(rows) == [day.isoformat() for day in (DAY1, DAY2, DAY3)]
+        assert all(row["data:complete"] == "1" for row in rows.values()), rows
+        languages = {day: sum(int(cells[f"daily:{day}".encode()]) for cells in after["language_table"].values()
+                              if f"daily:{day}".encode() in cells) for day in rows}
+        assert {day: int(row["data:statuses"]) for day, row in rows.items()} == languages
+        assert set(json.loads(rows[DAY2.isoformat()]["data:instances"])) == set(DOMAINS)
 
-        rerun = dags_test(env, (DAY1 + dt.timedelta(days=1)).isoformat(), conf, log)
-        assert rerun.returncode == 0 and "state=success" in rerun.output, f"rerun failed; see {log}"
-        assert _dump(settings, prefix) == after_two_days
+        rerun = _run(env, running, DAY2, conf, log, now=final)  # later: every copy of those days is in
+        assert _processed(rerun) == [DAY2.isoformat()]
+        assert _dump(settings, prefix) == after
     finally:
         _drop_tables(settings, prefix)
-        hdfs_client.delete(_lake_env(settings, "e2e")["DATALAKE_ROOT"], recursive=True)
-
-
-class _Webhook(BaseHTTPRequestHandler):
-    received: list = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        type(self).received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def test_refused_instance_fails_its_task_alerts_and_others_reach_hbase(settings, federation, running, airflow_home,
-                                                                       hdfs_client):
-    webhook = HTTPServer(("127.0.0.1", 0), _Webhook)
-    threading.Thread(target=webhook.serve_forever, daemon=True).start()
-    _Webhook.received = []
-    lake = _lake_env(settings, "refused")
-    env = airflow_env(airflow_home, {**lake, "DATALAKE_ALERT_WEBHOOK": f"http://127.0.0.1:{webhook.server_port}/hook"})
-    log = airflow_home / "dags-test-refused.log"
-    migrate_db(env, log)
-    running.configure("beta.example", refuse_public=422)
-    try:
-        result = dags_test(env, DAY2.isoformat(), {"instances": sorted(running.urls.values()), "max_pages": 500}, log)
-        assert "state=failed" in result.output, f"the run should fail because beta refuses; see {log}"
-        beta_url = running.urls["beta.example"]
-        assert f"instance {beta_url}" in result.output and "MASTODON_ACCESS_TOKEN" in result.output
-        assert "MASTODON_TIMELINE" in result.output
-        assert any(alert["task_id"] == "collect" and beta_url in (alert["error"] or "") for alert in _Webhook.received), \
-            _Webhook.received
-        # alpha and gamma were collected, computed and loaded despite beta
-        day = DAY1
-        raw = posixpath.join(lake["DATALAKE_ROOT"], "raw", "mastodon")
-        assert sorted(hdfs_client.list(raw)) == ["instance=alpha.example", "instance=gamma.example"]
-        key = settings.require_pseudonym_key()
-        expected = expected_metrics.expected_cells(
-            {day.isoformat(): expected_metrics.day_metrics(_served(federation, ("alpha.example", "gamma.example"), day),
-                                                           key)})
-        _assert_cells_match(_dump(settings, lake["HBASE_TABLE_PREFIX"]), expected)
-    finally:
-        running.configure("beta.example", refuse_public=None)
-        webhook.shutdown()
-        _drop_tables(settings, lake["HBASE_TABLE_PREFIX"])
         hdfs_client.delete(lake["DATALAKE_ROOT"], recursive=True)
 
 
-@pytest.fixture(scope="module")
-def airflow_server(settings, tmp_path_factory, hdfs_client):
-    lake = _lake_env(settings, "ui")
-    server = AirflowServer(tmp_path_factory.mktemp("airflow-standalone"), extra_env=lake)
-    server.start()
-    yield server, lake
-    server.stop()
-    _drop_tables(settings, lake["HBASE_TABLE_PREFIX"])
-    hdfs_client.delete(lake["DATALAKE_ROOT"], recursive=True)
+def test_a_missed_day_is_filled_by_the_next_run_and_each_instance_gets_only_its_own_token(
+        settings, federation, running, airflow_home, hdfs_client):
+    from collection.standin.server import token_digest
+    from datalake.settings import token_connection_id
 
-
-def test_trigger_through_rest_api(settings, running, airflow_server):
-    server, lake = airflow_server
-    server.unpause()
-    logical_date = dt.datetime.combine(DAY1 + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
-    run_id = server.trigger(logical_date.isoformat(), {"instances": sorted(running.urls.values()), "max_pages": 500})
-    run = server.wait_for_run(run_id)
-    assert run["state"] == "success", f"{run}; see {server.log}"
-    assert run["data_interval_start"].startswith(DAY1.isoformat())
-    states = {(ti["task_id"], ti["map_index"]): ti["state"] for ti in server.task_instances(run_id)}
-    assert states[("load_hbase", -1)] == "success"
-    assert [state for (task, _), state in states.items() if task == "collect"] == ["success"] * 3
-    language_rows = _dump(settings, lake["HBASE_TABLE_PREFIX"])["language_table"]
-    assert language_rows and all(f"daily:{DAY1}".encode() in cells for cells in language_rows.values())
-
-
-def test_trigger_from_the_web_ui_in_a_real_browser(settings, running, airflow_server):
-    from playwright.sync_api import sync_playwright
-
-    server, lake = airflow_server
-    chromium = os.environ.get("DATALAKE_CHROMIUM", "/usr/bin/chromium")
-    assert os.path.exists(chromium), f"{chromium} missing: run stack/system-packages.sh chromium (make test does)"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    before = {run["dag_run_id"] for run in server.dag_runs()}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(server.url + "/")
-            page.get_by_label("Username").fill("admin")
-            page.get_by_label("Password").fill(server.password())
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(lambda url: "/auth/login" not in url, timeout=30_000)
-            page.goto(server.url + "/dags/mastodon_datalake")
-            page.get_by_role("button", name="Trigger Dag").click()
-            dialog = page.get_by_role("dialog")
-            instances = dialog.locator("#element_instances")
-            instances.fill("\n".join(sorted(running.urls.values())))
-            dialog.get_by_role("button", name="Trigger", exact=True).click()
-            page.screenshot(path=str(SCREENSHOTS / "airflow-triggered.png"))
-            run_id = None
-            for _ in range(60):
-                new = [run for run in server.dag_runs() if run["dag_run_id"] not in before]
-                if new:
-                    run_id = new[0]["dag_run_id"]
-                    break
-                page.wait_for_timeout(1000)
-            assert run_id, "no DAG run appeared after clicking Trigger"
-            run = server.wait_for_run(run_id)
-            assert run["state"] == "success", f"{run}; see {server.log}"
-            page.goto(server.url + f"/dags/mastodon_datalake/runs/{run_id}")
-            page.get_by_text("success").first.wait_for(timeout=30_000)
-            page.screenshot(path=str(SCREENSHOTS / "airflow-run-success.png"), full_page=True)
-        finally:
-            browser.close()
-    assert run["data_interval_start"].startswith(DAY2.isoformat())  # a manual run now processes yesterday
-    language_rows = _dump(settings, lake["HBASE_TABLE_PREFIX"])["language_table"]
-    assert any(f"daily:{DAY2}".encode() in cells for cells in language_rows.values())
-    assert (SCREENSHOTS / "airflow-run-success.png").stat().st_size > 10_000
-
-
-def test_token_from_the_airflow_connection_is_used_and_never_shown(settings, running, airflow_home, hdfs_client):
-    token = "tok-" + RUN_ID + "-s3cr3t"
-    lake = _lake_env(settings, "token")
-    connection = json.dumps({"conn_type": "generic", "password": token})
-    env = airflow_env(airflow_home / "token-home", {**lake, "AIRFLOW_CONN_MASTODON_DEFAULT": connection,
-                                                   "MASTODON_ACCESS_TOKEN": "not-this-one"})
-    (airflow_home / "token-home").mkdir(exist_ok=True)
-    log = airflow_home / "dags-test-token.log"
+    tokens = {domain: f"tok-{RUN_ID}-{domain.split('.')[0]}-s3cr3t" for domain in DOMAINS}
+    lake = _lake_env(settings, "missed")
+    connections = {f"AIRFLOW_CONN_{token_connection_id(running.url(domain)).upper()}":
+                   json.dumps({"conn_type": "generic", "password": token}) for domain, token in tokens.items()}
+    home = airflow_home / "missed-home"
+    home.mkdir(exist_ok=True)
+    env = airflow_env(home, {**lake, **connections, "MASTODON_ACCESS_TOKEN": "not-this-one"})
+    log = airflow_home / "dags-test-missed.log"
     migrate_db(env, log)
-    for domain in DOMAINS:  # every instance knows the token; beta lets nobody in without it
+    for domain, token in tokens.items():  # each instance knows its own token; beta lets nobody in without it
         running.configure(domain, access_token=token)
     running.configure("beta.example", refuse_public=403)
+    running.reset_stats()
+    conf = {"instances": sorted(running.urls.values()), "max_pages": 500}
+    prefix = lake["HBASE_TABLE_PREFIX"]
     try:
-        result = dags_test(env, DAY2.isoformat(), {"instances": sorted(running.urls.values()), "max_pages": 500}, log)
-        assert result.returncode == 0 and "state=success" in result.output, f"see {log}"
-        assert token not in result.output
-        for path in (airflow_home / "token-home").rglob("*"):
+        first = _run(env, running, DAY1, conf, log)
+        third = _run(env, running, DAY3, conf, log)  # no run for DAY2
+        assert _processed(third) == [DAY2.isoformat(), DAY3.isoformat()]
+        # DAY1 was final for the third run (older than its lateness window): its late copies are too late
+        seen = {DAY1: run_time(DAY1), DAY2: run_time(DAY3), DAY3: run_time(DAY3)}
+        _assert_cells_match(_dump(settings, prefix), _expected(settings, federation, (DAY1, DAY2, DAY3), seen))
+        rows = _day_rows(settings, prefix)
+        assert rows[DAY2.isoformat()]["data:complete"] == "1"
+
+        for domain, own in tokens.items():  # a token went only to the instance that issued it
+            assert running.stats(domain)["tokens_seen"] == [token_digest(own)], domain
+        for output in (first, third):
+            assert not any(token in output for token in tokens.values()) and "not-this-one" not in output
+        for path in home.rglob("*"):
             if path.is_file() and path.suffix != ".db":
-                assert token.encode() not in path.read_bytes(), f"the token is in {path}"
-        raw = posixpath.join(lake["DATALAKE_ROOT"], "raw", "mastodon")
-        assert len(hdfs_client.list(raw)) == 3  # beta was read with the token
+                data = path.read_bytes()
+                assert not any(token.encode() in data for token in tokens.values()), f"a token is in {path}"
+        import gzip
+
         for directory, _, files in hdfs_client.walk(lake["DATALAKE_ROOT"]):
             for name in files:
                 with hdfs_client.read(posixpath.join(directory, name)) as reader:
                     data = reader.read()
                 if name.endswith(".gz"):
-                    import gzip
                     data = gzip.decompress(data)
-                assert token.encode() not in data, f"the token is in {directory}/{name}"
+                assert not any(token.encode() in data for token in tokens.values()), f"a token is in {directory}/{name}"
     finally:
         for domain in DOMAINS:
             running.configure(domain, access_token=None)
         running.configure("beta.example", refuse_public=None)
-        _drop_tables(settings, lake["HBASE_TABLE_PREFIX"])
+        _drop_tables(settings, prefix)
         hdfs_client.delete(lake["DATALAKE_ROOT"], recursive=True)

@@ -20,7 +20,7 @@ from datalake.lake import LakeLayout
 from hbase.errors import LoadError
 from hbase.inspect import dump_tables
 from hbase.loader import BatchEvent, load_day
-from hbase.tables import ALL_TABLES, METRICS, connect, ensure_tables
+from hbase.tables import ALL_TABLES, METRIC_TABLE_NAMES, METRICS, connect, ensure_tables
 
 D1 = dt.date(2026, 11, 17)
 D2 = dt.date(2026, 11, 18)
@@ -36,6 +36,11 @@ DAY1 = {
               U2: {"followers": 0, "toots": 1, "interactions": 3},
               U4: {"followers": 3, "toots": 3, "interactions": 2}},
     "growth": {"2024-05": {"accounts": [U1, U2]}, "2025-01": {"accounts": [U4]}},
+    "apps": {"Web": 4, "unknown": 4},
+    "hours": {"09": 3, "23": 5},
+    "kinds": {"all": 8, "reply": 2},
+    "instances": {"alpha.example": 6, "delta.example": 2},
+    "sentiment": {"positive": 3, "negative": 2},
 }
 DAY2 = {
     "languages": {"en": 3, "de": 4},
@@ -47,6 +52,11 @@ DAY2 = {
               U3: {"followers": 5, "toots": 4, "interactions": 0},
               U4: {"followers": 6, "toots": 1, "interactions": 5}},
     "growth": {"2024-05": {"accounts": [U1, U3]}, "2023-12": {"accounts": [U5]}},
+    "apps": {"Web": 3, "Ivory": 4},
+    "hours": {"09": 7},
+    "kinds": {"all": 7, "poll": 1},
+    "instances": {"alpha.example": 7},
+    "sentiment": {"positive": 1, "neutral": 2},
 }
 # Day 2 again, smaller: de, rust, xn--…, type:image, U3, U4 and the month 2023-12 leave the day.
 DAY2_SHRUNK = {
@@ -57,6 +67,11 @@ DAY2_SHRUNK = {
     "emojis": {"😀": 2},
     "users": {U1: {"followers": 12, "toots": 1, "interactions": 3}},
     "growth": {"2024-05": {"accounts": [U1]}},
+    "apps": {"Web": 3},
+    "hours": {"09": 3},
+    "kinds": {"all": 3},
+    "instances": {"alpha.example": 3},
+    "sentiment": {"neutral": 1},
 }
 EMPTY_DAY = {metric: {} for metric in METRICS}
 
@@ -81,10 +96,17 @@ EXPECTED_DATA = {
                          "2025-01": {"count": "1", "new:2026-11-17": "1"},
                          "2023-12": {"count": "1", "new:2026-11-18": "1"}},
     "croissance_accounts_table": {},
+    "app_table": {"Web": {"count": "7"}, "unknown": {"count": "4"}, "Ivory": {"count": "4"}},
+    "hour_table": {"09": {"count": "10"}, "23": {"count": "5"}},
+    "toot_kind_table": {"all": {"count": "15"}, "reply": {"count": "2"}, "poll": {"count": "1"}},
+    "instance_table": {"alpha.example": {"count": "13"}, "delta.example": {"count": "2"}},
+    "sentiment_table": {"positive": {"count": "4"}, "negative": {"count": "2"}, "neutral": {"count": "2"}},
 }
 EXPECTED_DAILY = {
     "language_table": {"en": {"2026-11-17": "5", "2026-11-18": "3"}, "fr": {"2026-11-17": "2"},
                        "und": {"2026-11-17": "1"}, "de": {"2026-11-18": "4"}},
+    "app_table": {"Web": {"2026-11-17": "4", "2026-11-18": "3"}, "unknown": {"2026-11-17": "4"},
+                  "Ivory": {"2026-11-18": "4"}},
     "user_table": {
         U1: {"2026-11-17": '{"followers": 10, "toots": 2, "interactions": 6, "engagement_rate": 0.300000}',
              "2026-11-18": '{"followers": 12, "toots": 1, "interactions": 3, "engagement_rate": 0.250000}'},
@@ -130,7 +152,7 @@ def write_day(client, cfg, day: dt.date, aggregates: dict[str, dict], parts: int
 def table_cells(connection, family: str) -> dict[str, dict[str, dict[str, str]]]:
     """{table: {row: {qualifier: value}}} of one family, decoded, rows without such cells left out."""
     result = {}
-    for table, rows in dump_tables(connection, ALL_TABLES).items():
+    for table, rows in dump_tables(connection, METRIC_TABLE_NAMES).items():
         decoded = {}
         for row, cells in rows.items():
             picked = {column.decode().split(":", 1)[1]: value.decode() for column, value in cells.items()
@@ -148,7 +170,7 @@ def cfg_connection(cfg):
 def full_dump(cfg):
     connection = cfg_connection(cfg)
     try:
-        return dump_tables(connection, ALL_TABLES)
+        return dump_tables(connection, METRIC_TABLE_NAMES)
     finally:
         connection.close()
 

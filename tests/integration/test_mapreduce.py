@@ -20,9 +20,9 @@ import pytest
 
 from datalake.lake import layout, list_files
 from datalake.settings import REPO_ROOT, Secret
-from mapreduce.hadoop import LOG_DIR, MapReduceError, job_options, run_job
+from mapreduce.hadoop import MapReduceError, job_options, run_job
 from mapreduce.mr_curate import MRCurate
-from mapreduce.pipeline import KEY_DIR_TEMPLATE, METRICS, run_day
+from mapreduce.pipeline import METRICS, run_day
 from mapreduce.records import status_key
 from tests.fixtures.mapreduce.malformed import MALFORMED, ODD_BUT_VALID
 from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
@@ -87,7 +87,7 @@ def test_a_day_on_hadoop_local_runner_gives_the_planned_aggregates_and_reruns_id
     report = run_day(lake_settings, day)
 
     expected = generated.expected
-    assert [job.name for job in report.jobs] == ["curate", *METRICS]
+    assert [job.name for job in report.jobs] == ["curate", "parquet", *METRICS]
     assert all(job.status == "succeeded" for job in report.jobs)
     assert report.raw_lines == expected.raw_lines
     assert report.curated == expected.curated
@@ -110,16 +110,16 @@ def test_a_day_on_hadoop_local_runner_gives_the_planned_aggregates_and_reruns_id
     assert hdfs_client.status(lake.quarantine("curate", day), strict=False) is not None
 
     # the key went through the distributed cache only: in no lake file, scratch file or log
-    lake_files = snapshot(hdfs_client, zones(lake, day))
+    lake_files = snapshot(hdfs_client, zones(lake, day) + [lake.curated_parquet(day)])
     assert not [path for path, data in lake_files.items() if KEY.encode() in data]
-    local_dirs = [Path(job_options(lake_settings).local_tmp_dir), LOG_DIR]
+    local_dirs = [Path(job_options(lake_settings).local_tmp_dir), Path(lake_settings.mr_log_dir)]
     assert not [path for directory in local_dirs for path in _files_under(directory) if KEY.encode() in path.read_bytes()]
     assert _pseudonym_temp_files() <= temp_files_before
     assert hdfs_client.list(posixpath.join(lake_settings.root, "_work")) == []
 
     # rerunning the day gives the same files, byte for byte
     run_day(lake_settings, day)
-    assert snapshot(hdfs_client, zones(lake, day)) == lake_files
+    assert snapshot(hdfs_client, zones(lake, day) + [lake.curated_parquet(day)]) == lake_files
 
 
 def test_malformed_corpus_mixed_into_a_day_is_quarantined_exactly(lake_settings, hdfs_client):
@@ -160,7 +160,8 @@ def test_a_day_without_raw_input_gives_empty_partitions_and_says_so(lake_setting
     lake = layout(lake_settings)
     with caplog.at_level(logging.INFO, logger="mapreduce"):
         report = run_day(lake_settings, day)
-    assert {job.name: job.status for job in report.jobs} == {"curate": "no-input", **{m: "no-input" for m in METRICS}}
+    assert {job.name: job.status for job in report.jobs} == {"curate": "no-input", "parquet": "succeeded",
+                                                             **{m: "no-input" for m in METRICS}}
     assert report.raw_lines == report.curated == 0
     for directory in zones(lake, day):
         assert hdfs_client.status(directory, strict=False) is not None, directory
@@ -173,14 +174,15 @@ def test_a_failing_job_raises_mapreduce_error_naming_the_job_and_its_log(lake_se
     lake = layout(lake_settings)
     write_day_to_hdfs(hdfs_client, lake, generate_day(day, 5, seed=3), parts_per_instance=1)
     output = lake.work("failing-curate")
+    log_dir = Path(lake_settings.mr_log_dir)
     with pytest.raises(MapReduceError) as caught:
         # pseudonymization asked for, but no key shipped: the tasks fail
         run_job(MRCurate, lake_settings, name="curate", job_name="datalake-failing-curate",
-                inputs=[lake.raw_day_glob(day)], output_dir=output, log_file=LOG_DIR / "test-failing-curate.log",
+                inputs=[lake.raw_day_glob(day)], output_dir=output, log_file=log_dir / "test-failing-curate.log",
                 extra_args=["--pseudonymize", "1"])
     message = str(caught.value)
     assert "MapReduce job curate" in message and "failed" in message
-    assert f"log: {LOG_DIR / 'test-failing-curate.log'}" in message
+    assert f"log: {log_dir / 'test-failing-curate.log'}" in message
     assert "cause: RuntimeError: curate: pseudonymization is on but ./pseudonym.key cannot be read" in message
 
 
@@ -197,7 +199,7 @@ def test_a_day_on_yarn(lake_settings, hdfs_client):
     assert report.curated == generated.expected.curated
     for metric in METRICS:
         assert read_aggregates(hdfs_client, lake, metric, day) == generated.expected.metric(metric), metric
-    for job in report.jobs:
+    for job in (job for job in report.jobs if job.name != "parquet"):  # the Parquet copy is no Hadoop job
         assert job.job_id, job.name
         application = job.job_id.replace("job_", "application_", 1)
         with urllib.request.urlopen(f"http://127.0.0.1:8088/ws/v1/cluster/apps/{application}", timeout=10) as response:
@@ -213,7 +215,7 @@ def test_a_day_on_yarn(lake_settings, hdfs_client):
     assert b"pseudonym.key" in conf          # the file's name is there: the conf is the real one
     assert KEY.encode() not in conf
     # the staged key is gone from HDFS, and YARN did not put it in the node's PUBLIC cache
-    key_dir = KEY_DIR_TEMPLATE.format(user=settings.hdfs_user)
+    key_dir = settings.mr_key_dir.format(user=settings.hdfs_user)
     assert hdfs_client.list(key_dir) == []
     assert hdfs_client.status(key_dir)["permission"] == "700"
     public_cache = REPO_ROOT / "var" / "yarn" / "local" / "filecache"

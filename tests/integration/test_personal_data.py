@@ -17,6 +17,7 @@ import datetime as dt
 import gzip
 import hashlib
 import hmac
+import io
 import json
 import logging
 import os
@@ -25,24 +26,32 @@ import re
 import subprocess
 import sys
 import unicodedata
+from pathlib import Path
 from collections import Counter, defaultdict
 
 import happybase
 import pytest
 
-from collection.collector import collect_instance, day_interval
+import hbase
+import mapreduce
+from collection.collector import RunOptions, collect_instance, day_interval
 from collection.standin import Federation
-from datalake.erasure import erase_handle, erasure_digest, reapply_erasures
 from datalake.lake import LakeLayout, write_atomic
+from datalake.pseudonyms import erasure_digest
 from datalake.settings import REPO_ROOT, Secret
 from hbase.inspect import dump_tables
-from hbase.loader import load_day
 from hbase.tables import ALL_TABLES
-from mapreduce.hadoop import LOG_DIR as MR_LOG_DIR
-from mapreduce.pipeline import run_day
+from privacy.erasure import erase_handle
+from privacy.reapply import reapply_erasures
 from tests.integration.expected_metrics import NOINDEX_NOTE, _emojis, _link_hosts
 
 DAY1, DAY2 = dt.date(2026, 11, 10), dt.date(2026, 11, 11)
+
+
+def collect_one(settings, url: str, day: dt.date):
+    """One collection run of one instance for ``day`` (as the DAG's collect task does it)."""
+    settings = settings.with_overrides(instances=(url,))
+    return collect_instance(settings, url, *day_interval(day), RunOptions.from_settings(settings))
 DAYS = (DAY1, DAY2)
 DOMAINS = ("alpha.example", "beta.example", "gamma.example")
 KEY = "personal-data-test-key-7c1f"
@@ -124,8 +133,15 @@ class _LogRecords(logging.Handler):
 
 
 def _read(client, path: str) -> bytes:
+    """A file's content as text lines: gzip decompressed, a Parquet file's rows as JSON lines (the
+    Parquet copy of the curated zone is searched for identifiers like every other zone)."""
     with client.read(path) as reader:
         data = reader.read()
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(io.BytesIO(data)).to_pylist()
+        return b"\n".join(json.dumps(row, default=str, ensure_ascii=False).encode("utf-8") for row in rows)
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
@@ -190,12 +206,12 @@ class Lake:
     def collect(self, running, domains=DOMAINS, days=DAYS) -> None:
         for day in days:
             for domain in domains:
-                collect_instance(self.settings, running.url(domain), *day_interval(day))
+                collect_one(self.settings, running.url(domain), day)
 
     def process(self, days=DAYS) -> None:
         for day in days:
-            self.day_reports[day] = run_day(self.settings, day)
-            load_day(self.settings, day)
+            self.day_reports[day] = mapreduce.run(self.settings, [day]).days[0]
+            hbase.run(self.settings, [day]).raise_for_failures()
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "DATALAKE_ROOT": self.root, "HBASE_TABLE_PREFIX": self.settings.table_prefix,
@@ -444,7 +460,7 @@ def test_erase_dry_run_from_the_command_line_changes_nothing(lakes, person, fede
     assert _lake_traces(hdfs_client, lake_a, person), "the person must be in the lake before the erasure"
     files_before, hbase_before = _snapshot(hdfs_client, lake_a), hbase_dump(lake_a.settings)
     handle_as_typed = "@" + person["account"].username + "@" + person["account"].origin.upper()
-    result = subprocess.run([sys.executable, "-m", "datalake", "erase", "--handle", handle_as_typed, "--dry-run",
+    result = subprocess.run([sys.executable, "-m", "privacy", "erase", "--handle", handle_as_typed, "--dry-run",
                              "--json"], env=lake_a.env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -477,7 +493,7 @@ def test_erasure_leaves_no_trace_and_equals_a_clean_run_without_the_person(lakes
     assert f"erasure (erasure entry {erasure_digest(person['handle'], KEY.encode())[:12]})" in logs
     assert person["handle"] not in logs.lower() and person["user_key"] not in logs and KEY not in logs
     for day in DAYS:  # the MapReduce job logs of the recomputed days
-        for job_log in (MR_LOG_DIR / day.isoformat()).glob("*.log"):
+        for job_log in (Path(lake_a.settings.mr_log_dir) / day.isoformat()).glob("*.log"):
             assert person["handle"] not in job_log.read_text(errors="replace").lower(), job_log
 
     # no trace of them anywhere: raw, quarantine, curated, aggregates, manifests, HBase
@@ -529,8 +545,8 @@ def test_erasure_leaves_no_trace_and_equals_a_clean_run_without_the_person(lakes
                   if path.startswith(("raw", "state/mastodon"))) == raw_names_before
     assert hdfs_dump(hdfs_client, lake_a.root, "state/mastodon") == checkpoints_before
     with federation.serve() as running:
-        again = collect_instance(lake_a.settings, running.url("alpha.example"), *day_interval(DAY1))
-    assert again.statuses == 0 and again.parts_written == 0
+        again = collect_one(lake_a.settings, running.url("alpha.example"), DAY1)
+    assert again.statuses_written == 0 and not again.parts
     assert _lake_traces(hdfs_client, lake_a, person) == []
 
     # a second erasure finds nothing and changes nothing
@@ -550,15 +566,15 @@ def test_the_erasure_list_erases_them_again_after_a_recollection(lakes, person, 
     # backfill of the day): the collector fetches the whole day again, the person's statuses with it
     hdfs_client.delete(lake_a.layout.raw_partition("alpha.example", DAY1), recursive=True)
     with federation.serve() as running:
-        collected = collect_instance(lake_a.settings, running.url("alpha.example"), *day_interval(DAY1))
+        collected = collect_one(lake_a.settings, running.url("alpha.example"), DAY1)
     served = federation.statuses("alpha.example", DAY1)
-    assert collected.statuses == len(served)
+    assert collected.statuses_written == len(served)
     lake_a.process([DAY1])
     assert person["user_key"].encode() in hbase_dump(lake_a.settings)["user_table"]
     assert _lake_traces(hdfs_client, lake_a, person)
 
     # what the DAG's reapply_erasures task does after load_hbase
-    report = reapply_erasures(lake_a.settings, DAY1)
+    report = reapply_erasures(lake_a.settings, [DAY1])
     assert report.entries == 1 and report.incomplete == 0 and len(report.found) == 1
     found = report.found[0]
     assert found.days == [DAY1.isoformat()] and found.days_recomputed == [DAY1.isoformat()]
@@ -568,4 +584,4 @@ def test_the_erasure_list_erases_them_again_after_a_recollection(lakes, person, 
     assert _lake_traces(hdfs_client, lake_a, person) == []
     assert hbase_dump(lake_a.settings) == hbase_dump(lake_b.settings)
     # nothing to do on a day without them
-    assert reapply_erasures(lake_a.settings, DAY2).found == []
+    assert reapply_erasures(lake_a.settings, [DAY2]).found == []

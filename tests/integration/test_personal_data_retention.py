@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from datalake.lake import write_atomic
-from datalake.retention import apply_raw_retention
+from privacy.retention import apply_raw_retention
 from datalake.settings import REPO_ROOT
 from tests.integration.airflow_harness import airflow_env, migrate_db
 
@@ -76,7 +76,7 @@ def test_dry_run_from_the_command_line_lists_and_deletes_nothing(lake, hdfs_clie
     before = listing(hdfs_client, lake.root)
     env = {"DATALAKE_ROOT": lake.root, "DATALAKE_RAW_RETENTION_DAYS": "3", "PYTHONPATH": str(REPO_ROOT),
            "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "datalake", "retention", "--today", TODAY.isoformat(), "--dry-run",
+    result = subprocess.run([sys.executable, "-m", "privacy", "retention", "--today", TODAY.isoformat(), "--dry-run",
                              "--json"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from collection.errors import redact
-from collection.mastodon_client import (RetryPolicy, ServerClock, normalize_domain, parse_link_header, parse_reset,
+from collection.policy import RateWindow, RequestPolicy, ServerClock, parse_reset, parse_retry_after
+from collection.mastodon_client import (normalize_domain,
                                         parse_statuses, parse_timeline, query_id, refusal_message)
 
 
@@ -43,25 +44,6 @@ def test_anything_but_an_array_of_statuses_with_string_ids_is_refused(body):
         parse_statuses(body)
 
 
-def test_mastodon_link_header():
-    header = ('<https://alpha.example/api/v1/timelines/public?local=true&max_id=109>; rel="next", '
-              '<https://alpha.example/api/v1/timelines/public?local=true&min_id=120>; rel="prev"')
-    links = parse_link_header(header)
-    assert links == {"next": "https://alpha.example/api/v1/timelines/public?local=true&max_id=109",
-                     "prev": "https://alpha.example/api/v1/timelines/public?local=true&min_id=120"}
-    assert query_id(links["prev"], "min_id") == 120
-    assert query_id(links["next"], "max_id") == 109
-    assert query_id(links["next"], "min_id") is None
-
-
-def test_link_header_edge_cases():
-    assert parse_link_header(None) == {}
-    assert parse_link_header("") == {}
-    assert parse_link_header('<https://a.example/x?max_id=1>; rel=next') == {"next": "https://a.example/x?max_id=1"}
-    assert parse_link_header('<https://a.example/x>; title="a, b"; rel="next prev"') == \
-        {"next": "https://a.example/x", "prev": "https://a.example/x"}
-
-
 def test_timelines_by_configuration():
     assert parse_timeline("public").endpoint == "/api/v1/timelines/public"
     assert parse_timeline("public").params == ()
@@ -76,7 +58,7 @@ def test_timelines_by_configuration():
 
 
 def test_retry_backoff_doubles_up_to_a_ceiling():
-    policy = RetryPolicy(attempts=8, initial_backoff=0.5, max_backoff=3.0)
+    policy = RequestPolicy(attempts=8, initial_backoff=0.5, max_backoff=3.0)
     assert [policy.backoff(attempt) for attempt in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
 
 
@@ -102,16 +84,19 @@ def test_server_clock_offset_is_the_tightest_of_the_truncated_date_headers():
 def test_instance_domains_name_partitions_safely():
     assert normalize_domain("Alpha.Example") == "alpha.example"
     assert normalize_domain("https://alpha.example/") == "alpha.example"
-    assert normalize_domain("localhost:3000") == "localhost:3000"
     assert normalize_domain("bücher.example") == "xn--bcher-kva.example"
-    for bad in (None, "", "a/b", "../x", "alpha example", 42, "dt=2026"):
-        assert normalize_domain(bad) is None
+    assert normalize_domain("alpha.example.") == "alpha.example"
+    # DESIGN.md's rule: a host name only; a port, a slash, '..' or any other character is refused
+    for bad in (None, "", "a/b", "../x", "..", "a..b", "alpha example", 42, "dt=2026", "localhost:3000",
+                "https://alpha.example/x", "alpha\x00.example", "-alpha.example", "a" * 64 + ".example",
+                "alpha_example", "alpha.example\n"):
+        assert normalize_domain(bad) is None, bad
 
 
 def test_a_refusal_says_what_to_configure():
     public = parse_timeline("public")
     message = refusal_message(public, 422, "This method requires an authenticated user", has_token=False)
-    for needed in ("HTTP 422", "timelines_access", "MASTODON_ACCESS_TOKEN", "mastodon_default",
+    for needed in ("HTTP 422", "timelines_access", "MASTODON_ACCESS_TOKENS", "mastodon_<host>",
                    "MASTODON_TIMELINE=local", "tag:<name>"):
         assert needed in message
     assert "not accepted" in refusal_message(public, 401, "The access token is invalid", has_token=True)
@@ -120,3 +105,24 @@ def test_a_refusal_says_what_to_configure():
 def test_redact_hides_every_occurrence_of_a_secret():
     assert redact("token abc and abc", "abc", None) == "token *** and ***"
     assert redact("nothing", None, "") == "nothing"
+
+
+def test_retry_after_in_seconds_or_as_a_date():
+    assert parse_retry_after("120", now=1000.0) == 1120.0
+    assert parse_retry_after("Wed, 18 Nov 2026 10:00:00 GMT", now=0) == 1794996000.0
+    assert parse_retry_after("soon", now=0) is None and parse_retry_after(None, now=0) is None
+
+
+def test_pacing_spreads_the_remaining_budget_over_the_window():
+    window = RateWindow(limit=300, remaining=100, reset=1050.0, last_request=1000.0)
+    assert window.pace_delay(1000.0) == pytest.approx(0.5)  # 50 s left for 100 requests
+    assert window.pace_delay(1000.4) == pytest.approx(0.096)  # 0.4 s already passed since the last one
+    assert RateWindow(limit=300, remaining=0, reset=1050.0).pace_delay(1000.0) == 50.0  # wait for the reset
+    assert RateWindow().pace_delay(1000.0) == 0.0  # no rate-limit headers: no pacing
+    assert RateWindow(limit=300, remaining=5, reset=900.0).pace_delay(1000.0) == 0.0  # the window is over
+
+
+def test_a_429_waits_for_the_later_of_retry_after_and_the_reset():
+    window = RateWindow(limit=300, remaining=0, reset=1010.0, retry_at=1030.0)
+    assert window.wait_after_429(1000.0, fallback=1.0) == pytest.approx(30.05)
+    assert RateWindow().wait_after_429(1000.0, fallback=2.0) == 2.0

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from collection.rawzone import Checkpoint, PartBuffer, parse_part_name, part_name, resume_point
+from collection.rawzone import (Checkpoint, DayState, PartBuffer, PartitionIndex, decode_index, encode_index,
+                                index_name, ids_in_part, parse_part_name, part_name)
 
 FIRST, AFTER = 1000, 2000  # the id range of a data interval: [FIRST, AFTER)
 
@@ -44,34 +45,47 @@ def test_a_broken_checkpoint_does_not_parse(text):
         Checkpoint.from_json(text)
 
 
-def test_first_run_starts_just_below_the_interval():
-    assert resume_point((FIRST, AFTER), None, []) == FIRST - 1
+def test_an_index_lists_the_ids_of_its_part_sorted_and_reads_back():
+    data = encode_index([15, 11, 12])
+    assert gzip.decompress(data) == b"11\n12\n15\n"
+    assert decode_index(data) == {11, 12, 15}
+    assert index_name("part-11-15.jsonl.gz") == "_ids.part-11-15.gz"
 
 
-def test_a_checkpoint_before_the_interval_does_not_pull_in_older_statuses():
-    assert resume_point((FIRST, AFTER), 400, []) == FIRST - 1
+def test_the_ids_of_a_part_are_its_statuses_top_level_ids_not_nested_ones():
+    buffer = PartBuffer(dt.date(2026, 11, 18))
+    buffer.add(11, b'{"id":"11","account":{"id":"999"},"content":"x"}')
+    buffer.add(12, b'{"id" : "12","media_attachments":[{"id":"5"}]}')
+    assert ids_in_part(buffer.finish()) == {11, 12}
+    assert buffer.ids == [11, 12]
 
 
-def test_resume_from_a_checkpoint_inside_the_interval():
-    assert resume_point((FIRST, AFTER), 1500, [(1000, 1500)]) == 1500
+class _Zone:
+    """A stand-in for RawZone.read_index that counts which part indexes were read."""
+
+    def __init__(self, indexes):
+        self.indexes, self.reads = indexes, []
+
+    def read_index(self, day, name):
+        self.reads.append(name)
+        return self.indexes[name]
 
 
-def test_a_part_renamed_before_the_checkpoint_moved_counts():
-    # crash between the rename of part 1501-1700 and the checkpoint write
-    assert resume_point((FIRST, AFTER), 1500, [(1000, 1500), (1501, 1700)]) == 1700
+def test_a_partition_index_reads_only_the_parts_an_id_falls_in():
+    zone = _Zone({"a": {100, 150, 200}, "b": {300, 400}, "c": {120, 250}})
+    index = PartitionIndex(zone, dt.date(2026, 11, 18), [(100, 200, "a"), (300, 400, "b"), (120, 250, "c")])
+    assert not index.holds(500) and not index.holds(50) and zone.reads == []  # outside every range: no read
+    assert index.holds(150) and sorted(zone.reads) == ["a", "c"]  # overlapping parts (a late part) both read
+    assert not index.holds(160) and not index.holds(310) and zone.reads[-1] == "b"
+    index.add([501])
+    assert index.holds(501) and index.total() == 8 and len(zone.reads) == 3
 
 
-def test_a_checkpoint_past_the_interval_leaves_the_decision_to_the_interval_parts():
-    # a later day ran after this one crashed: finish this one from its own parts
-    assert resume_point((FIRST, AFTER), 5000, [(1000, 1500)]) == 1500
-    # a complete day: its parts reach its last status, so the rerun fetches nothing older
-    assert resume_point((FIRST, AFTER), 5000, [(1000, 1999)]) == 1999
-    assert resume_point((FIRST, AFTER), 5000, []) == FIRST - 1
-
-
-def test_parts_of_neighbouring_days_are_ignored():
-    # the next day's partition is scanned too; its own parts must not move this interval
-    assert resume_point((FIRST, AFTER), None, [(2000, 2600), (300, 900)]) == FIRST - 1
+def test_day_state_round_trips_and_says_why():
+    state = DayState("alpha.example", "https://alpha.example", dt.date(2026, 11, 18), "incomplete",
+                     "stopped by max_pages=2", 80, "2026-11-19T00:05:00.000Z")
+    assert DayState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+    assert set(state.to_dict()) == {"instance", "base_url", "day", "state", "reason", "statuses", "updated_at"}
 
 
 def test_part_buffer_is_a_gzip_member_of_newline_terminated_lines():

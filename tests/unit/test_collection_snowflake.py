@@ -6,7 +6,9 @@ import datetime as dt
 import pytest
 from mastodon import Mastodon
 
-from collection.collector import day_interval, interval_days
+from collection.collector import day_interval, days_between
+from collection.errors import CollectionError
+from collection.stage import interval_of
 from collection.snowflake import (UTC, first_id_at, format_timestamp, id_range, id_to_datetime, make_id,
                                   parse_timestamp, to_epoch_ms)
 
@@ -68,10 +70,12 @@ def test_mastodon_timestamps_round_trip():
 def test_day_interval_and_the_days_an_interval_touches():
     start, end = day_interval(dt.date(2026, 11, 18))
     assert (start, end) == (MIDNIGHT, MIDNIGHT + dt.timedelta(days=1))
-    # the day after is included: a status published slightly in the future lands there
-    assert interval_days(start, end) == [dt.date(2026, 11, 18), dt.date(2026, 11, 19)]
-    assert interval_days(start, end + dt.timedelta(days=1)) == [dt.date(2026, 11, 18), dt.date(2026, 11, 19),
-                                                              dt.date(2026, 11, 20)]
+    assert days_between(dt.date(2026, 11, 18), dt.date(2026, 11, 20)) == [
+        dt.date(2026, 11, 18), dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
+    # the stage's days are one contiguous interval
+    assert interval_of([dt.date(2026, 11, 19), dt.date(2026, 11, 18)]) == (MIDNIGHT, MIDNIGHT + dt.timedelta(days=2))
+    with pytest.raises(CollectionError, match="not contiguous"):
+        interval_of([dt.date(2026, 11, 18), dt.date(2026, 11, 20)])
 
 
 def test_airflow_pendulum_datetimes_give_the_same_ids():
@@ -79,5 +83,4 @@ def test_airflow_pendulum_datetimes_give_the_same_ids():
 
     start = pendulum.datetime(2026, 11, 18, tz="Europe/Paris").in_timezone("UTC")  # 2026-11-17T23:00Z
     assert first_id_at(start) == first_id_at(dt.datetime(2026, 11, 17, 23, tzinfo=UTC))
-    assert interval_days(start, start.add(days=1)) == [dt.date(2026, 11, 17), dt.date(2026, 11, 18),
-                                                       dt.date(2026, 11, 19)]
+    assert day_interval(start.date())[0] == dt.datetime(2026, 11, 17, tzinfo=UTC)

@@ -8,11 +8,14 @@ import json
 
 import pytest
 
-from datalake import erasure
-from datalake.erasure import (ERASED, KEEP, REDACT, REMOVE, ErasureError, Matcher, Person, canonical,
-                              decode_file, encode_file, erase_from_curated_line, erase_from_quarantine_line,
-                              erase_from_raw_line, erasure_digest, join_lines, listed_handles_in_line,
-                              mastodon_json, split_lines)
+from datalake.pseudonyms import erasure_digest
+from privacy import redaction
+from privacy.errors import ErasureError
+from privacy.identity import ERASED, Matcher, Person, canonical
+from privacy.reapply import listed_handles_in_line
+from privacy.redaction import (KEEP, REDACT, REMOVE, erase_from_curated_line, erase_from_quarantine_line,
+                               erase_from_raw_line, mastodon_json)
+from privacy.zones import decode_file, encode_file, join_lines, split_lines
 from datalake.settings import ConfigError, Secret, Settings
 from mapreduce import records
 from tests.fixtures.mapreduce.statuses import line, mention, status
@@ -65,7 +68,7 @@ def test_pseudonymizing_without_a_key_says_what_to_do():
 def test_the_persons_statuses_are_removed_local_and_remote_copies():
     local = line(status(acct="ann", host="alpha.example"))
     remote = line(status(acct="Ann@Alpha.example", host="beta.example"))
-    assert erase_from_raw_line(local, matcher(), "alpha.example") == erasure.LineResult(REMOVE, reason="authored")
+    assert erase_from_raw_line(local, matcher(), "alpha.example") == redaction.LineResult(REMOVE, reason="authored")
     assert erase_from_raw_line(remote, matcher(), "beta.example").action == REMOVE
 
 
@@ -79,7 +82,7 @@ def test_namesakes_stay_untouched():
                           (status(acct="ann@alpha.example.org", host="beta.example",
                                   uri="https://alpha.example.org/users/ann/statuses/1"), "beta.example")):
         raw = line(value)
-        assert erase_from_raw_line(raw, matcher(), domain) == erasure.LineResult(KEEP), value["account"]["acct"]
+        assert erase_from_raw_line(raw, matcher(), domain) == redaction.LineResult(KEEP), value["account"]["acct"]
 
 
 def test_a_local_account_takes_the_partitions_domain():
@@ -93,7 +96,7 @@ def test_a_local_account_takes_the_partitions_domain():
 def test_a_boost_of_their_status_is_removed():
     boost = status(acct="bob", host="beta.example", uri="https://beta.example/users/bob/statuses/9/activity")
     boost["reblog"] = status(acct="ann@alpha.example", host="beta.example")
-    assert erase_from_raw_line(line(boost), matcher(), "beta.example") == erasure.LineResult(REMOVE, reason="boost")
+    assert erase_from_raw_line(line(boost), matcher(), "beta.example") == redaction.LineResult(REMOVE, reason="boost")
 
 
 def test_mentions_of_them_are_redacted_without_changing_any_metric():
@@ -138,12 +141,12 @@ def test_a_quote_of_their_status_is_dropped_like_a_deleted_quote():
 def test_unrelated_lines_are_kept_byte_for_byte():
     raw = line(status(acct="bob", host="beta.example", uri="https://beta.example/users/bob/statuses/8",
                       content="<p>channel announcement: hannah@beta.example</p>"))
-    assert erase_from_raw_line(raw, matcher(), "beta.example") == erasure.LineResult(KEEP)
+    assert erase_from_raw_line(raw, matcher(), "beta.example") == redaction.LineResult(KEEP)
 
 
 def test_unreadable_lines_that_name_them_are_removed_others_kept():
     truncated = line(status(acct="ann@alpha.example", host="beta.example"))[:300]
-    assert erase_from_raw_line(truncated, matcher(), "beta.example") == erasure.LineResult(REMOVE, reason="unreadable")
+    assert erase_from_raw_line(truncated, matcher(), "beta.example") == redaction.LineResult(REMOVE, reason="unreadable")
     local = b'{"id":"1","account":{"acct":"ann","username":"ann"'
     assert erase_from_raw_line(local, matcher(), "alpha.example").action == REMOVE
     assert erase_from_raw_line(local, matcher(), "beta.example").action == KEEP
@@ -242,11 +245,11 @@ def test_listed_handles_are_recognised_by_digest_in_authors_boosts_and_mentions(
 @pytest.mark.parametrize("argv", [["--help"], ["erase", "--help"], ["retention", "--help"],
                                   ["reapply-erasures", "--help"]])
 def test_every_command_has_help(argv, capsys):
-    from datalake.cli import main
+    from privacy.cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(argv)
-    assert exited.value.code == 0 and "usage: python -m datalake" in capsys.readouterr().out
+    assert exited.value.code == 0 and "usage: python -m privacy" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -256,7 +259,7 @@ def test_every_command_has_help(argv, capsys):
     (["reapply-erasures", "--date", "2026-13-01"], "is not a date YYYY-MM-DD"),
 ])
 def test_bad_usage_exits_2_with_the_reason(argv, message, capsys):
-    from datalake.cli import main
+    from privacy.cli import main
 
     with pytest.raises(SystemExit) as exited:
         main(argv)
@@ -264,10 +267,25 @@ def test_bad_usage_exits_2_with_the_reason(argv, message, capsys):
 
 
 def test_a_missing_key_is_a_configuration_error(monkeypatch, capsys):
-    from datalake.cli import main
+    from privacy.cli import main
 
     monkeypatch.setenv("DATALAKE_PSEUDONYMIZE", "1")
     monkeypatch.delenv("DATALAKE_PSEUDONYM_KEY", raising=False)
     monkeypatch.setenv("DATALAKE_PSEUDONYM_KEY_FILE", "/nonexistent/pseudonym.key")
     assert main(["erase", "--handle", "ann@alpha.example", "--dry-run"]) == 2
     assert "error: configuration:" in capsys.readouterr().err
+
+
+def test_hostile_content_is_redacted_in_linear_time():
+    import time
+
+    from privacy.identity import Matcher, Person
+    from privacy.redaction import _redact_anchors
+
+    matcher = Matcher(Person("ann@alpha.example", "k", None))
+    mention = '<a href="https://alpha.example/@ann" class="u-url mention">@<span>ann</span></a>'
+    for bomb in ("<a>" * 300_000, "<a " * 300_000, "<a href=x>" * 100_000 + mention):
+        started = time.monotonic()
+        redacted = _redact_anchors(bomb, matcher)
+        assert time.monotonic() - started < 20, bomb[:10]
+        assert "ann" not in redacted and (f"@{ERASED}</a>" in redacted) == (mention in bomb)

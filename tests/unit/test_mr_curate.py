@@ -8,7 +8,7 @@ import pytest
 
 from mapreduce.hadoop import package_zip
 from mapreduce.mr_curate import MRCurate
-from tests.fixtures.mapreduce.statuses import DELETE, hashtag, line, link, modified, status
+from tests.fixtures.mapreduce.statuses import DELETE, hashtag, line, link, modified, poll, status
 
 ANN_1 = "https://alpha.example/users/ann/statuses/1"
 BOB_1 = "https://beta.example/users/bob/statuses/7"
@@ -17,9 +17,10 @@ DELTA = "https://delta.example/users/dot/statuses/4"
 NOINDEX = "https://alpha.example/users/shy/statuses/5"
 
 ALPHA = [
-    # ann's status on her own instance: the origin copy wins whatever the other copies say
+    # ann's status on her own instance: the origin copy wins whatever the other copies say, and only
+    # it shows the application (Mastodon hides it on remote copies)
     status(local_id="113500000000000001", uri=ANN_1, acct="Ann", host="alpha.example", language="EN", followers=12,
-           favourites=3, reblogs=2, replies=1, tags=["Python"], media=["image"],
+           favourites=3, reblogs=2, replies=1, tags=["Python"], media=["image"], application="  Elk  ",
            content="<p>" + link("https://www.Example.com/a") + " 😀 " + hashtag("Python", "alpha.example") + "</p>"),
     # a gamma status as alpha sees it: fewer interactions than beta's copy
     status(local_id="113500000000000002", uri=GAMMA, acct="gil@gamma.example", host="alpha.example",
@@ -35,9 +36,11 @@ BETA = [
     status(local_id="113600000000000001", uri=ANN_1, acct="ann@alpha.example", host="beta.example", language="EN",
            followers=11, favourites=30, reblogs=2, replies=1, tags=["Python"], media=["image"],
            content="<p>" + link("https://www.Example.com/a") + " 😀 " + hashtag("Python", "beta.example") + "</p>"),
+    # a reply with a content warning and a poll, posted from a client that sends no application
     status(local_id="113600000000000002", uri=BOB_1, acct="bob", host="beta.example", language="zh-TW",
            followers=0, content="<p>hello</p>", account_created_at="2025-01-15T00:00:00.000Z",
-           tags=["日本語"], emojis=["blobcat"], media=["video", "gifv"]),
+           tags=["日本語"], emojis=["blobcat"], media=["video", "gifv"], spoiler_text="lunch", poll=poll("a", "b"),
+           in_reply_to_id="113600000000000000"),
     status(local_id="113600000000000003", uri=GAMMA, acct="gil@gamma.example", host="beta.example",
            created_at="2026-11-18T08:00:00.000Z", favourites=5, followers=41, language=None),
     status(local_id="113600000000000004", uri=DELTA, acct="dot@delta.example", host="beta.example",
@@ -76,16 +79,30 @@ def run_curate(raw_dir, *args, runner="inline"):
 EXPECTED_CURATED = sorted([
     {"uri": ANN_1, "created_at": "2026-11-18T10:00:00.000Z", "language": "en", "user": "ann@alpha.example",
      "followers": 12, "account_month": "2024-05", "interactions": 6, "link_hosts": ["example.com"],
-     "media_types": ["image"], "tags": ["python"], "emojis": ["😀"]},
+     "media_types": ["image"], "tags": ["python"], "emojis": ["😀"],
+     # the home copy's application, although beta's copy (none) has more interactions
+     "application": "Elk", "author_host": "alpha.example", "reply": False, "sensitive": False,
+     "content_warning": False, "poll": False, "bot": False, "edited": False,
+     # "https:// www.Example.com/a 😀 # Python": 😀 reads "grinning face", 1.5 / sqrt(1.5² + 15) = 0.3612
+     "sentiment": "positive", "sentiment_score": 0.3612},
     {"uri": BOB_1, "created_at": "2026-11-18T10:00:00.000Z", "language": "zh-tw", "user": "bob@beta.example",
      "followers": 0, "account_month": "2025-01", "interactions": 0, "link_hosts": [],
-     "media_types": ["gifv", "video"], "tags": ["日本語"], "emojis": [":blobcat:"]},
+     "media_types": ["gifv", "video"], "tags": ["日本語"], "emojis": [":blobcat:"],
+     "application": None, "author_host": "beta.example", "reply": True, "sensitive": True,
+     "content_warning": True, "poll": True, "bot": False, "edited": False, "sentiment": None, "sentiment_score": None},
+    # authors on instances we do not collect: the remote copy that wins decides, and shows no application
     {"uri": GAMMA, "created_at": "2026-11-18T08:00:00.000Z", "language": "und", "user": "gil@gamma.example",
      "followers": 41, "account_month": "2024-05", "interactions": 5, "link_hosts": [],
-     "media_types": [], "tags": [], "emojis": []},
+     "media_types": [], "tags": [], "emojis": [],
+     "application": None, "author_host": "gamma.example", "reply": False, "sensitive": False,
+     "content_warning": False, "poll": False, "bot": False, "edited": False, "sentiment": None, "sentiment_score": None},
     {"uri": DELTA, "created_at": "2026-11-18T09:00:00.000Z", "language": "en", "user": "dot@delta.example",
      "followers": 7, "account_month": None, "interactions": 2, "link_hosts": [],
-     "media_types": [], "tags": [], "emojis": []},
+     "media_types": [], "tags": [], "emojis": [],
+     "application": None, "author_host": "delta.example", "reply": False, "sensitive": False,
+     "content_warning": False, "poll": False, "bot": False, "edited": False,
+     # "Hello fediverse": neither word is in VADER's lexicon
+     "sentiment": "neutral", "sentiment_score": 0.0},
 ], key=lambda record: record["uri"])
 
 
@@ -150,3 +167,66 @@ def test_malformed_corpus_is_quarantined_with_its_reasons_and_odd_records_are_ke
     for odd, expected in ODD_BUT_VALID:
         record = curated[json.loads(odd)["uri"]]
         assert {name: record[name] for name in expected} == expected
+
+
+def test_bad_keys_are_left_out_of_their_metric_and_counted_per_kind(tmp_path):
+    long_host = "h" * 39_990 + ".example"
+    hostile = status(local_id="113500000000000009", uri="https://alpha.example/users/eve/statuses/9", acct="eve",
+                     host="alpha.example", tags=["t" * 2000, "ok"], emojis=["bad\u0000code"],
+                     content="<p>" + link(f"https://{long_host}/") + " " + link("https://fine.example/") + "</p>")
+    nameless = status(local_id="113500000000000010", uri="https://alpha.example/users/x/statuses/10",
+                      acct="x" * 1100, host="alpha.example", language="de")
+    partition = tmp_path / "instance=alpha.example" / "dt=2026-11-18"
+    partition.mkdir(parents=True)
+    (partition / "part-1-2.jsonl").write_bytes(line(hostile) + b"\n" + line(nameless) + b"\n")
+    job = MRCurate(args=["-r", "inline", "--no-conf", "--pseudonymize", "0", str(partition)])
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        curated = {record["uri"]: record for _, record in job.parse_output(job_runner.cat_output())}
+        counters = job_runner.counters()[0]["datalake"]
+    assert {name: value for name, value in counters.items() if name.startswith("bad_key")} == {
+        "bad_key": 4, "bad_key:tag": 1, "bad_key:link_host": 1, "bad_key:emoji": 1, "bad_key:user": 1}
+    assert counters["curated_statuses"] == 2 and "quarantined" not in counters
+    eve = curated["https://alpha.example/users/eve/statuses/9"]
+    assert (eve["tags"], eve["link_hosts"], eve["emojis"], eve["user"]) == (
+        ["ok"], ["fine.example"], [], "eve@alpha.example")
+    assert curated["https://alpha.example/users/x/statuses/10"]["user"] is None
+    assert curated["https://alpha.example/users/x/statuses/10"]["language"] == "de"
+
+
+@pytest.mark.parametrize("runner", ["inline", "local"])
+def test_hostile_corpus_no_crash_each_outcome_as_expected_and_good_records_intact(tmp_path, runner):
+    from tests.fixtures.mapreduce.hostile import HOSTILE, check_outcomes
+
+    good = [line(status(local_id=f"1135000000000001{number:02d}", uri=f"https://alpha.example/users/ok/statuses/{number}",
+                        acct="ok", host="alpha.example", tags=["python"], media=["image"],
+                        content="<p>" + link("https://example.com/") + " 😀</p>")) for number in range(20)]
+
+    def curate(lines):
+        partition = tmp_path / f"run{len(lines)}" / "instance=alpha.example" / "dt=2026-11-18"
+        partition.mkdir(parents=True)
+        (partition / "part-1-2.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+        extra = ["--py-files", package_zip(tmp_path / "py-files")] if runner == "local" else []
+        job = MRCurate(args=["-r", runner, "--no-conf", *extra, "--pseudonymize", "0", str(partition)])
+        with job.make_runner() as job_runner:
+            job_runner.run()
+            output = {"curated": [], "quarantine": []}
+            for directory, record in job.parse_output(job_runner.cat_output()):
+                output[directory].append(record)
+            return output, job_runner.counters()[0]["datalake"]
+
+    # hostile lines spread among the good ones, none first in the file
+    mixed = good[:1] + [value for pair in zip(good[1:], [entry.line for entry in HOSTILE]) for value in pair]
+    mixed += [entry.line for entry in HOSTILE[len(good) - 1:]]
+    output, counters = curate(mixed)
+    figures, problems = check_outcomes(output["quarantine"], output["curated"], counters)
+    assert problems == []
+    assert sum(figures.values()) == len(HOSTILE) >= 50
+    assert counters["raw_lines"] == len(HOSTILE) + len(good)
+    assert counters["raw_lines"] == (counters["quarantined"] + counters["curated_statuses"]
+                                     + counters.get("duplicate_copies", 0) + counters["noindex_copies"])
+    # the good records come out exactly as they do on a day without the hostile ones
+    clean, _ = curate(good)
+    good_uris = {record["uri"] for record in clean["curated"]}
+    assert sorted((r for r in output["curated"] if r["uri"] in good_uris), key=lambda r: r["uri"]) == sorted(
+        clean["curated"], key=lambda r: r["uri"])

@@ -36,13 +36,18 @@ CURATED = [
 ]
 
 
-@pytest.fixture(scope="module")
-def curated_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("curated") / "part-00000"
-    lines = [json.dumps(record, ensure_ascii=False) for record in CURATED]
-    lines.insert(3, "this line is not a curated record")
+def write_curated(path, records: list, bad_line_at: int | None = None):
+    """A curated part file of ``records``, with a line that is no record at ``bad_line_at``."""
+    lines = [json.dumps(record, ensure_ascii=False) for record in records]
+    if bad_line_at is not None:
+        lines.insert(bad_line_at, "this line is not a curated record")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="module")
+def curated_file(tmp_path_factory):
+    return write_curated(tmp_path_factory.mktemp("curated") / "part-00000", CURATED, bad_line_at=3)
 
 
 def run(job_class, path, runner="inline"):
@@ -110,3 +115,24 @@ def test_aggregate_lines_are_json_key_tab_json_value(curated_file):
         job_runner.run()
         lines = sorted(b"".join(job_runner.cat_output()).decode("utf-8").splitlines())
     assert lines == ['":blobcat:"\t2', '"\\ud83d\\udc4d\\ud83c\\udffd"\t1', '"\\ud83d\\ude00"\t3']
+
+
+def test_a_status_without_user_counts_in_every_metric_but_users_and_growth(tmp_path):
+    # "user": null: the author's handle broke the bad-key rule at curate (docs/data-formats.md)
+    path = tmp_path / "part-00000"
+    records = [_record("n1", "2026-11-18T10:00:00.000Z", "en", None, 3, "2024-05", 2, ["example.com"], ["image"],
+                       ["python"], ["😀"]),
+               _record("n2", "2026-11-18T11:00:00.000Z", "en", "ann", 5, "2024-05", 1)]
+    path.write_text("\n".join(json.dumps(record, ensure_ascii=False) for record in records) + "\n", encoding="utf-8")
+    for runner in ("inline", "local"):
+        output, counters = run(MRUsers, path, runner)
+        assert output == {"ann": {"followers": 5, "toots": 1, "interactions": 1}}
+        assert counters == {"statuses": 2, "statuses_without_user": 1}
+    output, counters = run(MRGrowth, path)
+    assert output == {"2024-05": {"accounts": ["ann"]}}
+    assert counters == {"statuses": 2, "statuses_without_user": 1}
+    assert run(MRLanguages, path)[0] == {"en": 2}
+    assert run(MRTags, path)[0] == {"python": 1}
+    assert run(MRUrls, path)[0] == {"example.com": 1}
+    assert run(MRMedia, path)[0] == {"toot_with_media": 1, "type:image": 1}
+    assert run(MREmojis, path)[0] == {"😀": 1}

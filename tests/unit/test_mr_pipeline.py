@@ -9,11 +9,13 @@ import pytest
 from datalake.settings import Settings
 from mapreduce.__main__ import main
 from mapreduce.hadoop import MapReduceError, _last_error_line
-from mapreduce.pipeline import METRICS, DayReport, JobReport, run_day
+from mapreduce.pipeline import METRICS, run_day
+from mapreduce.report import DayReport, JobReport
 
 
-def test_metrics_are_the_seven_of_the_design():
-    assert METRICS == ("languages", "users", "growth", "urls", "media", "tags", "emojis")
+def test_metrics_are_the_seven_of_the_design_then_the_second_wave():
+    assert METRICS == ("languages", "users", "growth", "urls", "media", "tags", "emojis",
+                       "apps", "hours", "kinds", "instances", "sentiment")
 
 
 def test_day_report_sums_up_curate_and_prints_every_counter():

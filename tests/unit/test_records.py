@@ -261,10 +261,17 @@ def test_curated_record_of_a_rich_status():
         "uri": "9d4828e39bac6b2e6f75f1b3262f8f9a", "created_at": "2026-11-18T10:00:00.000Z",
         "language": "en", "user": "e504885da6e59923", "followers": 12, "account_month": "2024-05",
         "interactions": 7, "link_hosts": ["example.com"], "media_types": ["image", "video"],
-        "tags": ["fedi", "python"], "emojis": [":blobcat:", "😀"]}
+        "tags": ["fedi", "python"], "emojis": [":blobcat:", "😀"],
+        "application": None, "author_host": "alpha.example", "reply": False, "sensitive": False,
+        "content_warning": False, "poll": False, "bot": False, "edited": False,
+        # VADER on "@ bob read https:// www.Example.com/a 😀😀 :blobcat: # Python": each 😀 reads
+        # "grinning face", "grinning" is 1.5 in the lexicon: 3.0 / sqrt(3.0² + 15) = 0.6124
+        "sentiment": "positive", "sentiment_score": 0.6124}
     assert list(curated.record) == ["uri", "created_at", "language", "user", "followers", "account_month",
-                                    "interactions", "link_hosts", "media_types", "tags", "emojis"]
-    assert (curated.links_without_host, curated.account_month_missing) == (0, False)
+                                    "interactions", "link_hosts", "media_types", "tags", "emojis",
+                                    "application", "author_host", "reply", "sensitive", "content_warning", "poll",
+                                    "bot", "edited", "sentiment", "sentiment_score"]
+    assert (curated.links_without_host, curated.account_month_missing, curated.bad_keys) == (0, False, {})
 
 
 def test_curated_record_of_a_remote_account_without_pseudonym():
@@ -322,4 +329,116 @@ def test_parse_content_once_for_text_and_links():
     parsed = records.parse_content('<p>caf&eacute; <a href="https://x.example" class="">x</a><br>🎉</p>')
     assert parsed.text == "café x\n🎉"
     assert parsed.links == [("https://x.example", [])]
-    assert records.parse_content("plain &amp; simple") == records.Content("plain & simple", [])
+    assert records.parse_content("plain &amp; simple") == records.Content("plain & simple", [], ("plain & simple",))
+
+
+# ---------------------------------------------------------------------------------------------
+# the bad-key rule (DESIGN.md "Bad input")
+
+def test_is_bad_key_bounds_utf8_bytes_not_characters():
+    assert not records.is_bad_key("a" * 1024)
+    assert records.is_bad_key("a" * 1025)
+    assert not records.is_bad_key("é" * 512)      # 1,024 bytes
+    assert records.is_bad_key("é" * 513)          # 1,026 bytes in 513 characters
+    assert records.is_bad_key("😀" * 257)          # 4 bytes each
+    assert not records.is_bad_key("")
+
+
+def test_is_bad_key_refuses_every_control_character_and_only_those():
+    import sys
+    import unicodedata
+
+    controls = [chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cc"]
+    assert len(controls) == 65
+    assert all(records.is_bad_key(f"tag{character}x") for character in controls)
+    # format characters (Cf: zero-width joiner, RTL override, BOM), separators and combining marks
+    # are odd but not control characters: a key may hold them
+    for character in ("\u200d", "\u202e", "\ufeff", "\u2028", "\u00a0", "\u0301", "\U000e0067"):
+        assert not records.is_bad_key(f"tag{character}x"), repr(character)
+
+
+def test_curated_record_leaves_bad_keys_out_and_counts_them():
+    long_host = "a" * 39_990 + ".example"
+    value = status(
+        uri="https://alpha.example/users/ann/statuses/1", language="en",
+        content=("<p>" + link(f"https://{long_host}/x") + " " + link("https://ok.example/") + " "
+                 + link("https://ctl\u007fhost.example/") + " :blob\u0007cat: 😀</p>"),
+        tags=["t" * 2000, "nul\u0000tag", "python"], emojis=["blob\u0007cat", "b" * 1100, "blobfox"])
+    curated = records.curated_record(value, "alpha.example", None)
+    assert curated.bad_keys == {"link_host": 2, "tag": 2, "emoji": 2}
+    assert curated.record["link_hosts"] == ["ok.example"]
+    assert curated.record["tags"] == ["python"]
+    assert curated.record["emojis"] == [":blobfox:", "😀"]
+    # the status still counts everywhere else
+    assert (curated.record["user"], curated.record["language"]) == ("ann@alpha.example", "en")
+
+
+def test_a_bad_tag_is_judged_after_nfkc_normalization():
+    # U+FDFA (one character, 3 bytes) becomes 18 characters under NFKC
+    value = status(tags=["\ufdfa" * 32, "\ufdfa" * 31])  # 1,056 and 1,023 bytes
+    curated = records.curated_record(value, "alpha.example", None)
+    assert curated.bad_keys == {"tag": 1}
+    assert len(curated.record["tags"]) == 1 and len(curated.record["tags"][0].encode()) <= 1024
+
+
+@pytest.mark.parametrize("acct", ["a" * 1100, "ann\u0007", "ann@" + "h" * 1100 + ".example", "\u009bann@beta.example"])
+def test_a_bad_handle_gives_no_user_and_the_status_still_counts(acct):
+    value = status(acct=acct, language="fr", tags=["python"], media=["image"])
+    for key in (None, KEY):
+        curated = records.curated_record(value, "alpha.example", key)
+        assert curated.bad_keys == {"user": 1}
+        assert curated.record["user"] is None
+        assert (curated.record["language"], curated.record["tags"], curated.record["media_types"]) == (
+            "fr", ["python"], ["image"])
+
+
+@pytest.mark.parametrize("language", ["en\u0000", "x" * 1025, "e\u001bn"])
+def test_a_bad_language_counts_as_und(language):
+    curated = records.curated_record(status(language=language), "alpha.example", None)
+    assert (curated.record["language"], curated.bad_keys) == ("und", {"language": 1})
+
+
+def test_a_curated_record_without_user_is_a_curated_record():
+    assert records.parse_curated_line(b'{"user": null, "language": "en"}') == {"user": None, "language": "en"}
+    assert records.parse_curated_line(b'{"user": 5, "language": "en"}') is None
+
+
+@pytest.mark.parametrize("acct", ["eve@../x", "eve@..", "eve@x/../y", "eve@host.example:8443", "eve@host..example",
+                                  "eve@.host.example", "eve@host.example.", "eve@-host.example", "eve@ho st.example",
+                                  "eve@host\u009b.example", "eve@host\\example", "eve@a@b.example"])
+def test_a_handle_whose_host_is_not_a_host_name_is_a_bad_value(acct):
+    with pytest.raises(BadRecord, match="bad_value:account.acct"):
+        records.canonical_handle({"acct": acct}, "alpha.example")
+
+
+@pytest.mark.parametrize("acct, expected", [("Eve@Bücher.example", "eve@bücher.example"),
+                                            ("eve@my_host.example", "eve@my_host.example"),
+                                            ("eve@xn--bcher-kva.example", "eve@xn--bcher-kva.example")])
+def test_host_names_of_any_script_with_inner_hyphens_or_underscores_are_kept(acct, expected):
+    assert records.canonical_handle({"acct": acct}, "alpha.example") == expected
+
+
+@pytest.mark.parametrize("field", ["favourites_count", "reblogs_count", "replies_count", "account__followers_count"])
+def test_counts_beyond_32_bits_are_bad_values(field):
+    records.validate_status(modified(status(), **{field: 2 ** 31 - 1}))
+    for huge in (2 ** 31, 2 ** 63, 2 ** 70):
+        with pytest.raises(BadRecord, match=f"bad_value:{field.replace('__', '.')}"):
+            records.validate_status(modified(status(), **{field: huge}))
+
+
+def test_html_that_makes_html_parser_rescan_the_document_parses_in_linear_time():
+    import time
+
+    # each of these, 1 MB, took html.parser from 20 s to many minutes (it rescans the rest of the
+    # document from every "<" that opens no complete tag)
+    for bomb in ("</" * 500_000, "<a" * 500_000, "<!" * 500_000, "</a" * 333_333):
+        started = time.monotonic()
+        parsed = records.parse_content(bomb)
+        assert time.monotonic() - started < 30, bomb[:4]
+        assert parsed.text == bomb and parsed.links == []
+    # real Mastodon HTML is not changed by the escaping of stray "<"
+    content = ('<p>a &lt; b <a href="https://x.example/" rel="nofollow">x</a><br /><span class="h-card">'
+               '<a href="https://b.example/@bob" class="u-url mention">@<span>bob</span></a></span> 😀</p>')
+    parsed = records.parse_content(content)
+    assert (parsed.text, parsed.links) == ("a < b x\n@bob 😀", [
+        ("https://x.example/", []), ("https://b.example/@bob", ["u-url", "mention"])])

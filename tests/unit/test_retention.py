@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from datalake.retention import (Partition, RetentionReport, apply_raw_retention, expired, partition_day,
+from privacy.retention import (Partition, RetentionReport, apply_raw_retention, expired, partition_day,
                                 retention_cutoff)
 from datalake.settings import ConfigError, Settings
 

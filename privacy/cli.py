@@ -1,4 +1,4 @@
-"""``python -m datalake``: personal-data operations on the lake (retention, erasure).
+"""``python -m privacy``: personal-data operations on the lake (retention, erasure).
 
 Configuration comes from the environment (README, "Configuration"): DATALAKE_ROOT,
 DATALAKE_WEBHDFS_URL, DATALAKE_RAW_RETENTION_DAYS, DATALAKE_PSEUDONYMIZE,
@@ -25,11 +25,11 @@ Personal data in the Mastodon data lake (docs/personal-data.md, docs/processing-
 
 EXAMPLES = """\
 examples:
-  python -m datalake retention --dry-run
-  python -m datalake retention --days 30 --today 2026-12-01
-  python -m datalake erase --handle ann@alpha.example --dry-run
-  python -m datalake erase --handle ann@alpha.example
-  python -m datalake reapply-erasures --date 2026-11-18
+  python -m privacy retention --dry-run
+  python -m privacy retention --days 30 --today 2026-12-01
+  python -m privacy erase --handle ann@alpha.example --dry-run
+  python -m privacy erase --handle ann@alpha.example
+  python -m privacy reapply-erasures --date 2026-11-18
 
 exit status: 0 done, 1 a step failed (the message says which and what to do), 2 bad usage or configuration
 """
@@ -46,7 +46,8 @@ def _non_negative(value: str) -> int:
 
 
 def _handle(value: str) -> str:
-    from datalake.erasure import ErasureError, canonical
+    from privacy.errors import ErasureError
+    from privacy.identity import canonical
 
     try:
         return canonical(value)
@@ -55,7 +56,7 @@ def _handle(value: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m datalake", description=DESCRIPTION, epilog=EXAMPLES,
+    parser = argparse.ArgumentParser(prog="python -m privacy", description=DESCRIPTION, epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -115,44 +116,27 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("happybase", "hdfs", "urllib3", "mrjob"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
 
-    from datalake.erasure import ErasureError
-    from datalake.lake import LakeError
-    from datalake.settings import ConfigError, Settings
+    from datalake.errors import DatalakeError
+    from datalake.settings import Settings
 
     try:
         settings = Settings.from_env()
         if args.command == "retention":
-            from datalake.retention import apply_raw_retention
+            from privacy.retention import apply_raw_retention
 
             today = args.today or dt.datetime.now(dt.timezone.utc).date()
             report = apply_raw_retention(settings, today, args.dry_run, retention_days=args.days)
-            print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
-            return 0
-        if args.command == "erase":
-            from datalake.erasure import erase_handle
+        elif args.command == "erase":
+            from privacy.erasure import erase_handle
 
             report = erase_handle(settings, args.handle, args.dry_run, remember=args.remember,
                                   recompute=args.recompute)
-            print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
-            return 0
-        if args.command == "reapply-erasures":
-            from datalake.erasure import reapply_erasures
+        else:
+            from privacy.reapply import reapply_erasures
 
-            report = reapply_erasures(settings, args.date, args.dry_run)
-            print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
-            return 0
-    except ConfigError as error:
-        print(f"error: configuration: {error}", file=sys.stderr)
-        return 2
-    except (ErasureError, LakeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:  # noqa: BLE001 - HBase/HDFS/MapReduce errors of the stages: one readable line
-        from hbase.errors import LoadError
-        from mapreduce.hadoop import MapReduceError
-
-        if isinstance(error, (LoadError, MapReduceError)):
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        raise
-    return 2
+            report = reapply_erasures(settings, [args.date], args.dry_run)
+    except DatalakeError as error:
+        print(f"error: {'configuration: ' if error.permanent else ''}{error}", file=sys.stderr)
+        return 2 if error.permanent else 1
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
+    return 0
