@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -53,14 +54,29 @@ def migrate_db(env: dict[str, str], log: Path) -> None:
         subprocess.run(["airflow", "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
 
 
-def dags_test(env: dict[str, str], logical_date: str, conf: dict, log: Path) -> subprocess.CompletedProcess:
-    """`airflow dags test mastodon_datalake <date> --conf ...`: a whole run, in-process."""
+def dags_test(env: dict[str, str], logical_date: str, conf: dict, log: Path, on_line=None,
+              timeout: float = 1800) -> subprocess.CompletedProcess:
+    """`airflow dags test mastodon_datalake <date> --conf ...`: a whole run, in-process.
+
+    ``on_line(line)`` sees each line of the run's output as it comes (to act in the middle of a run)."""
+    command = ["airflow", "dags", "test", DAG_ID, logical_date, "--conf", json.dumps(conf)]
+    lines = []
     with open(log, "ab") as out:
         out.write(f"\n===== airflow dags test {DAG_ID} {logical_date} =====\n".encode())
         out.flush()
-        result = subprocess.run(["airflow", "dags", "test", DAG_ID, logical_date, "--conf", json.dumps(conf)],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
-        out.write(result.stdout)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                out.write(line)
+                if on_line is not None:
+                    on_line(line.decode("utf-8", "replace"))
+            process.wait()
+        finally:
+            timer.cancel()
+    result = subprocess.CompletedProcess(command, process.returncode, b"".join(lines))
     result.output = result.stdout.decode("utf-8", "replace")
     return result
 

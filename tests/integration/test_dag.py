@@ -28,12 +28,14 @@ from collection.standin import Federation
 from tests.conftest import RUN_ID
 from tests.integration import expected_metrics
 from tests.integration.airflow_harness import airflow_env, dags_test, migrate_db
+from tests.integration.dag_checks import DOMAINS, served
+from tests.integration.dag_checks import assert_cells_match as _assert_cells_match
+from tests.integration.dag_checks import drop_tables as _drop_tables
+from tests.integration.dag_checks import dump_tables as _dump
+from tests.integration.dag_checks import lake_env as _lake_env
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 DAY1, DAY2, DAY3 = (TODAY - dt.timedelta(days=back) for back in (3, 2, 1))
-DOMAINS = ("alpha.example", "beta.example", "gamma.example")
-TABLES = ("language_table", "user_table", "croissance_table", "url_table", "toot_with_media_table",
-          "tag_table", "emoji_table", "app_table", "hour_table", "toot_kind_table", "instance_table", "sentiment_table")
 SCREENSHOTS = Path(os.environ.get("DATALAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "var" / "test-artifacts"))
 
 
@@ -56,40 +58,12 @@ def running(federation):
         yield servers
 
 
-def _lake_env(settings, name: str) -> dict[str, str]:
-    """The environment that points a run at this test's own lake root and HBase tables."""
-    return {"DATALAKE_ROOT": f"{settings.root}-{name}", "HBASE_TABLE_PREFIX": f"{settings.table_prefix}{name}",
-            "DATALAKE_PSEUDONYMIZE": "1", "DATALAKE_MR_FRAMEWORK": os.environ.get("DATALAKE_E2E_MR_FRAMEWORK", "local")}
-
-
-def _dump(settings, prefix: str) -> dict:
-    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=prefix)
-    try:
-        existing = {name.decode() for name in connection.tables()}
-        return {table: dict(connection.table(table).scan()) if table in existing else {} for table in TABLES}
-    finally:
-        connection.close()
-
-
-def _drop_tables(settings, prefix: str) -> None:
-    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=prefix)
-    try:
-        for name in connection.tables():
-            connection.delete_table(name, disable=True)
-    finally:
-        connection.close()
-
-
-def _served(federation, domains, day, until) -> dict[str, list[bytes]]:
-    return {domain: federation.raw_statuses(domain, day, until=until) for domain in domains}
-
-
 def _expected(settings, federation, days, until, domains=DOMAINS) -> dict:
     """The cells of ``days`` as the stand-in served them by ``until`` (one moment, or one per day)."""
     key = settings.require_pseudonym_key()
     moments = until if isinstance(until, dict) else {day: until for day in days}
     return expected_metrics.expected_cells(
-        {day.isoformat(): expected_metrics.day_metrics(_served(federation, domains, day, moments[day]), key)
+        {day.isoformat(): expected_metrics.day_metrics(served(federation, domains, day, moments[day]), key)
          for day in days})
 
 
@@ -130,27 +104,6 @@ def _processed(output: str) -> list[str]:
     lines = [line for line in output.splitlines() if "days to process: " in line]
     assert lines, "the plan task printed no days"
     return lines[-1].split("days to process: ", 1)[1].strip().split(", ")
-
-
-def _assert_cells_match(actual: dict, expected: dict) -> None:
-    for table in TABLES:
-        got_rows, want_rows = actual[table], expected.get(table, {})
-        assert set(got_rows) == set(want_rows), f"{table}: rows differ: " \
-            f"missing {sorted(set(want_rows) - set(got_rows))[:5]}, extra {sorted(set(got_rows) - set(want_rows))[:5]}"
-        for row, want in want_rows.items():
-            got = {column: value for column, value in got_rows[row].items()
-                   if column.startswith(b"daily:") or column in (b"data:count", b"data:followers", b"data:toots",
-                                                                 b"data:engagement_rate")}
-            if table == "user_table":
-                got = {column: _user_cell(value) if column.startswith(b"daily:") else value
-                       for column, value in got.items()}
-            assert got == want, f"{table} row {row!r}"
-
-
-def _user_cell(value: bytes) -> dict:
-    cell = json.loads(value)
-    return {"followers": cell["followers"], "toots": cell["toots"], "interactions": cell["interactions"],
-            "engagement_rate": format(cell["engagement_rate"], ".6f")}
 
 
 @pytest.fixture(scope="module")

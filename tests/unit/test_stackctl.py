@@ -81,3 +81,87 @@ def test_launcher_refuses_a_java_that_is_not_17(tmp_path):
     assert result.returncode == 3
     assert f"DATALAKE_JAVA_HOME={fake_jdk} is not a Java 17" in result.stderr
     assert "no Java 17 found" in result.stderr
+
+
+# ---------------------------------------------------------------------------- the cluster profile
+
+@pytest.fixture
+def cluster_dirs(tmp_path, monkeypatch):
+    monkeypatch.setattr(stackctl, "CLUSTER_DIR", tmp_path / "cluster")
+    monkeypatch.setattr(stackctl, "CLUSTER_CLIENT", tmp_path / "cluster" / "client")
+    monkeypatch.setattr(stackctl, "CLUSTER_ENV", tmp_path / "cluster" / "env.sh")
+    return tmp_path / "cluster"
+
+
+def _properties(path: Path) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+
+    return {prop.findtext("name"): prop.findtext("value") for prop in ET.parse(path).getroot().iter("property")}
+
+
+def test_every_cluster_node_listens_on_its_own_address_and_ports_never_collide():
+    listening = [(node.host, port) for node in stackctl.CLUSTER_NODES for port in node.ports.values()]
+    assert len(listening) == len(set(listening))
+    assert all(host.startswith("127.") and host != "127.0.0.1" for host, _ in listening)
+    assert len({node.host for node in stackctl.CLUSTER_NODES}) == len(stackctl.CLUSTER_NODES)
+    # the NameNode sees every DataNode's RPC come from 127.0.0.1: transfer ports tell them apart
+    assert len({node.ports["data"] for node in stackctl.cluster_nodes("datanode")}) == 2
+    # shuffle handlers bind 0.0.0.0: their own ports, away from the single-node stack's 13562
+    shuffle = [node.ports["shuffle"] for node in stackctl.cluster_nodes("nodemanager")]
+    assert len(set(shuffle)) == 2 and 13562 not in shuffle
+    assert [service.name for service in stackctl.CLUSTER.services] == [node.name for node in stackctl.CLUSTER_NODES]
+    assert sorted(stackctl.CLUSTER.stop_order) == sorted(node.name for node in stackctl.CLUSTER_NODES)
+
+
+def test_cluster_configuration_points_every_node_at_the_cluster(cluster_dirs):
+    stackctl.render_cluster()
+    datanode = _properties(cluster_dirs / "datanode2" / "conf" / "hadoop" / "hdfs-site.xml")
+    node = stackctl.cluster_node("datanode2")
+    assert (datanode["dfs.datanode.hostname"], datanode["dfs.datanode.address"]) == (node.host, node.address("data"))
+    assert datanode["dfs.replication"] == "2"
+    assert datanode["dfs.datanode.data.dir"] == f"file://{cluster_dirs}/datanode2/hdfs/data"
+    nodemanager = _properties(cluster_dirs / "nodemanager2" / "conf" / "hadoop" / "mapred-site.xml")
+    assert nodemanager["mapreduce.shuffle.port"] == str(stackctl.cluster_node("nodemanager2").ports["shuffle"])
+    regionserver = _properties(cluster_dirs / "regionserver1" / "conf" / "hbase" / "hbase-site.xml")
+    assert regionserver["hbase.cluster.distributed"] == "true"
+    assert regionserver["hbase.rootdir"] == f"hdfs://{stackctl.cluster_node('namenode').address('rpc')}/hbase"
+    assert regionserver["hbase.unsafe.regionserver.hostname"] == stackctl.cluster_node("regionserver1").host
+    client = _properties(cluster_dirs / "client" / "conf" / "hadoop" / "mapred-site.xml")
+    assert client["mapreduce.framework.name"] == "yarn"
+    assert "dfs.datanode.address" not in _properties(cluster_dirs / "client" / "conf" / "hadoop" / "hdfs-site.xml")
+    zoo = (cluster_dirs / "zookeeper" / "conf" / "zookeeper" / "zoo.cfg").read_text()
+    assert f"clientPortAddress={stackctl.cluster_node('zookeeper').host}" in zoo and "admin.enableServer=false" in zoo
+
+
+def test_cluster_refuses_a_configuration_that_names_the_single_node_stack(tmp_path):
+    site = tmp_path / "yarn-site.xml"
+    site.write_text("<configuration><!-- localhost in a comment is fine -->\n"
+                    "<property><name>yarn.timeline-service.hostname</name><value>localhost</value></property>"
+                    "</configuration>")
+    with pytest.raises(stackctl.StackError, match=r"yarn-site.xml still names localhost: "
+                                                  r"yarn.timeline-service.hostname=localhost"):
+        stackctl._refuse_single_node_address(site)
+
+
+def test_cluster_env_points_clients_at_the_cluster(cluster_dirs):
+    env_file = stackctl.write_cluster_env()
+    text = env_file.read_text()
+    thrift, namenode = stackctl.cluster_node("thrift"), stackctl.cluster_node("namenode")
+    assert f"export HADOOP_CONF_DIR={cluster_dirs}/client/conf/hadoop\n" in text
+    assert f"export DATALAKE_WEBHDFS_URL=http://{namenode.address('http')}\n" in text
+    assert f"export HBASE_THRIFT_HOST={thrift.host}\n" in text and "export DATALAKE_MR_FRAMEWORK=yarn\n" in text
+    result = subprocess.run(["bash", "-c", f". {env_file} && echo $HBASE_THRIFT_PORT $NO_PROXY"],
+                            capture_output=True, text=True, env={"NO_PROXY": "example.org", "PATH": os.environ["PATH"]})
+    port, no_proxy = result.stdout.split()
+    assert port == str(thrift.ports["thrift"]) and no_proxy.endswith(",example.org") and thrift.host in no_proxy
+
+
+def test_parallel_start_reports_the_node_that_failed_not_those_waiting_for_it(isolated_dirs):
+    broken = stackctl.Service("broken", "Broken node", [], lambda: ["bash", "-c", "echo 'No space left on device' >&2; exit 2"],
+                              lambda: "not yet", "bash")
+    waiting = stackctl.Service("waiting", "Waiting node", [], lambda: ["sleep", "30"], lambda: None, "sleep",
+                               after=("broken",))
+    with pytest.raises(stackctl.StackError) as error:
+        stackctl.start_services([broken, waiting], parallel=True)
+    assert "Broken node exited with code 2" in str(error.value) and "the disk is full" in str(error.value)
+    assert waiting.pid() is None  # never started
