@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: unit tests, then integration tests against the real local stack.
+# Every test: unit tests, then integration tests against the real local stack, then the tests of
+# the multi-node cluster (stack/cluster-test.sh; DATALAKE_CLUSTER_TESTS=0 leaves them out locally).
 # Starts the services that are not running and stops, on exit, exactly those it started.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,4 +31,22 @@ echo "== stack"
 python stack/stackctl.py start
 
 echo "== tests"
-python -m pytest "${@:-tests}" ${CI:+-p no:cacheprovider} -v --durations=15
+if [ $# -gt 0 ]; then  # the tests named (of tests/cluster/: run them with `make cluster-test`)
+  exec python -m pytest "$@" ${CI:+-p no:cacheprovider} -v --durations=15
+fi
+status=0
+python -m pytest tests --ignore=tests/cluster ${CI:+-p no:cacheprovider} -v --durations=15 || status=$?
+
+if [ "${DATALAKE_CLUSTER_TESTS:-1}" != 1 ]; then
+  echo "== NOT RUN: the multi-node cluster tests (DATALAKE_CLUSTER_TESTS=${DATALAKE_CLUSTER_TESTS}); \`make cluster-test\` runs them"
+  exit $status
+fi
+# The cluster gets the machine to itself: the single-node services these tests started stop first.
+if [ ${#started[@]} -gt 0 ]; then
+  echo "== stopping the single-node stack before the cluster: ${started[*]}"
+  python stack/stackctl.py stop "${started[@]}" || true
+  started=()
+fi
+echo "== the multi-node cluster tests (stack/cluster-test.sh)"
+stack/cluster-test.sh || status=$?
+exit $status
