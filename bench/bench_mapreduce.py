@@ -100,10 +100,13 @@ def single_pass(files: dict[str, list[Path]], key: bytes | None) -> dict:
                     except (records.BadRecord, UnicodeEncodeError):
                         quarantined += 1
                         continue
-                    rank = records.winner_rank(records.is_origin_copy(record["uri"], host), record["interactions"], line)
-                    current = best.get(record["uri"])
+                    # as curate: the copies of a status meet under its raw uri, whose host says
+                    # whether this copy is the origin's (the curated uri is a pseudonym)
+                    uri = status["uri"]
+                    rank = records.winner_rank(records.is_origin_copy(uri, host), record["interactions"], line)
+                    current = best.get(uri)
                     if current is None or rank < current[0]:
-                        best[record["uri"]] = (rank, record)
+                        best[uri] = (rank, record)
     counts = {name: collections.Counter() for name in ("languages", "tags", "urls", "emojis", "media", "apps", "hours",
                                                        "kinds", "instances", "sentiment")}
     users: dict[str, list] = {}
