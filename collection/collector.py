@@ -386,6 +386,8 @@ class _Run:
         self.report.high_water_id_after = str(self.high_water_id) if self.high_water_id is not None else None
         reached = self.reached if self.reached is not None else self.cursor + 1
         for day in self.open_days:
+            if day < self.interval_days[0] and day not in self.written and self.zone.read_day_state(day) is None:
+                continue  # a window day before the lake began (a first run's look back) where nothing was found
             # read to its end, and from its start (by this pass, or below the checkpoint it started from)
             covered = (first_id_at(day_start(day + dt.timedelta(days=1))) <= reached
                        and (first_id_at(day_start(day)) > self.started_at or self.from_checkpoint))

@@ -6,7 +6,8 @@ A lock is the file ``state/locks/<name>.json`` holding ``{"owner", "acquired_at"
 Taking it is one NameNode create that fails when the file exists (WebHDFS CREATE with
 ``overwrite=false``), so of two takers exactly one wins. Its owner deletes it when done; a
 holder killed without cleaning up (SIGKILL, a lost node) leaves it to expire: a lock older than
-its ``expires_at`` is broken by the next taker, who says so in its log. Expiries are set longer
+its ``expires_at`` is broken by the next taker, who says so in its log; so is, at once, a lock
+whose owner ran on the taker's own host in a process that no longer exists (a killed CLI run). Expiries are set longer
 than the holder can run (a task's execution_timeout), so a live holder is never broken. Breaking
 an expired lock reads it again just before deleting it; two takers breaking the same expired lock
 at the same instant is the one race left, and needs a holder dead for longer than its expiry.
@@ -33,6 +34,21 @@ def owner_name(purpose: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{purpose}:{uuid.uuid4().hex[:8]}"
 
 
+def owner_gone(owner: str) -> bool:
+    """The owner (:func:`owner_name`) ran on this host in a process that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 class HdfsLock:
     """One named lock of the lake; ``with HdfsLock(...) as lock: if lock.held: ...``."""
 
@@ -51,10 +67,11 @@ class HdfsLock:
                 self.held = True
                 return True
             self.holder = self._read()
-            if self.holder is not None and float(self.holder.get("expires_at", 0)) < self.clock():
-                log.warning("lock %s: breaking the expired lock of %s (expired at %s)", self.name,
-                            self.holder.get("owner"), time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                    time.gmtime(float(self.holder["expires_at"]))))
+            expired = self.holder is not None and float(self.holder.get("expires_at", 0)) < self.clock()
+            if expired or (self.holder is not None and owner_gone(str(self.holder.get("owner", "")))):
+                log.warning("lock %s: breaking the lock of %s (%s)", self.name, self.holder.get("owner"),
+                            "expired at " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(
+                                self.holder["expires_at"]))) if expired else "its process on this host is gone")
                 if self._read() == self.holder:
                     delete_quietly(self.client, self.path)
                 continue

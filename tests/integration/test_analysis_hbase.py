@@ -293,7 +293,7 @@ def test_cells_off_the_contract_are_left_out_and_named(hbase_connection, setting
 
 
 def test_unreachable_hbase_is_a_clear_error():
-    with pytest.raises(AnalysisError, match=r"cannot reach HBase Thrift at localhost:1 .*make start"):
+    with pytest.raises(AnalysisError, match=r"cannot reach the HBase Thrift server localhost:1 .*make start"):
         load_frames("localhost", 1, "")
 
 

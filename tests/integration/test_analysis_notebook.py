@@ -198,7 +198,7 @@ def test_unreachable_hbase_exits_non_zero_with_what_to_do(tmp_path):
     result = run_cli("run", "--output-dir", str(tmp_path), env={"HBASE_THRIFT_HOST": "127.0.0.1",
                                                                 "HBASE_THRIFT_PORT": "1"})
     assert result.returncode == 2
-    assert "cannot reach HBase Thrift at 127.0.0.1:1" in result.stderr and "make start" in result.stderr
+    assert "cannot reach the HBase Thrift server 127.0.0.1:1" in result.stderr and "make start" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "mastodon_analysis.ipynb").exists()
 
