@@ -2,8 +2,9 @@
 run only pages the tail; and hourly and daily runs of one instance never overlap.
 
 The stand-in runs in busy mode with compressed time: its clock runs `SCALE` times faster than the
-wall clock (a simulated day in about a minute), with Mastodon's paging limit (300 requests with
-min_id/max_id/since_id per 15 simulated minutes). The runs call what the DAGs call:
+wall clock (a simulated day in three minutes: an hourly run has 6.75 s of wall time for its hour,
+enough on a loaded 2-core machine, where a day a minute left too little), with Mastodon's paging
+limit (300 requests with min_id/max_id/since_id per 15 simulated minutes). The runs call what the DAGs call:
 `collection.catch_up` (mastodon_collect, every hour) and `collection.run` (mastodon_datalake).
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datalake.lake import LakeLayout
 
 DAY = dt.date(2026, 11, 20)
 DOMAIN = "busy.example"
-SCALE = 1440.0  # simulated seconds per second: a day in a minute
+SCALE = 480.0  # simulated seconds per second: a day in three minutes
 HOUR = dt.timedelta(hours=1)
 
 
