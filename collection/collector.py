@@ -273,6 +273,11 @@ class _Run:
     def _page_through(self) -> None:
         options = self.options
         report = self.report
+        started = as_utc(options.now())
+        # An interval that goes on (the hourly run's day): read up to the moment this run started,
+        # in full pages; what arrives meanwhile is the next run's (polling the head of a busy
+        # timeline would spend the paging budget on pages of a few statuses each).
+        bound = first_id_at(started) if self.interval_end > started else self.after_id
         while True:
             if report.pages >= options.max_pages:
                 self.reached, self.stop_reason = self.cursor + 1, f"stopped by max_pages={options.max_pages}"
@@ -290,15 +295,17 @@ class _Run:
             if len(fresh) < len(page.statuses):
                 log.warning("%s: the server returned %d statuses at or below min_id %d; ignored them",
                             self.label, len(page.statuses) - len(fresh), self.cursor)
-            in_range = [status for status in fresh if status.status_id < self.after_id]
+            in_range = [status for status in fresh if status.status_id < bound]
             for status in in_range:
                 self.processed = status.status_id  # before _add: a part it fills holds this status
                 self._add(status)
             if in_range:
                 self.cursor = in_range[-1].status_id
             self.progress.update(report.pages, report.statuses_written, self.cursor)
-            if len(in_range) < len(fresh):  # reached the end of the interval
-                self.reached = self.after_id
+            if len(in_range) < len(fresh):  # reached the end of the interval, or the moment the run started
+                self.reached = bound
+                if bound < self.after_id:
+                    self.stop_reason = f"the interval has not ended yet (collected up to {format_timestamp(started)})"
                 break
             if not fresh:  # caught up with the instance
                 now = as_utc(options.now())
