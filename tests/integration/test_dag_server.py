@@ -107,7 +107,11 @@ def _conf(running, **extra) -> dict:
 
 
 def _logical(day: dt.date) -> str:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc).isoformat()
+    """The logical date of a manual run whose data interval is ``day``: one second after the day
+    ended (a manual run's interval is the last one ended by then). Not midnight itself: unpausing
+    the DAG makes the scheduler create the run of the latest interval, whose logical date is that
+    interval's start, and two runs of a DAG cannot share a logical date."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0, 1), tzinfo=dt.timezone.utc).isoformat()
 
 
 def _hbase(settings, lake) -> tuple[dict, dict]:
