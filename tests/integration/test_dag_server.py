@@ -260,8 +260,9 @@ def test_every_load_emits_asset_events_and_the_analysis_dag_renders_a_report(ser
 
 def test_a_backfill_of_two_days_through_the_cli_completes(running, server):
     before = {run["dag_run_id"] for run in server.dag_runs()}
-    result = server.run_cli("backfill", "create", "--dag-id", "mastodon_datalake", "--from-date", _logical(D1)[:10],
-                            "--to-date", _logical(D2)[:10], "--reprocess-behavior", "completed",
+    # a backfill names the intervals by their start (a scheduled run's logical date), both ends included
+    result = server.run_cli("backfill", "create", "--dag-id", "mastodon_datalake", "--from-date", D1.isoformat(),
+                            "--to-date", D2.isoformat(), "--reprocess-behavior", "completed",
                             "--max-active-runs", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     deadline = dt.datetime.now() + dt.timedelta(minutes=20)
