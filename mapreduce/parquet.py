@@ -34,7 +34,7 @@ SCHEMA = pa.schema([
     pa.field("uri", pa.string(), nullable=False),
     pa.field("created_at", pa.timestamp("ms", tz="UTC"), nullable=False),
     pa.field("language", pa.string(), nullable=False),
-    pa.field("user", pa.string(), nullable=False),
+    pa.field("user", pa.string()),  # null: a handle left out by the bad-key rule
     pa.field("followers", pa.int64()),
     pa.field("account_month", pa.string()),
     pa.field("interactions", pa.int64()),
