@@ -89,7 +89,6 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DATALAKE_TASK_TIMEOUT", "120", "minutes a task may run before Airflow stops it (execution_timeout)"),
     # MapReduce
     Variable("DATALAKE_MR_FRAMEWORK", "(from mapred-site.xml)", "`local` or `yarn`"),
-    Variable("DATALAKE_MR_PARALLEL", "2 local, 4 yarn", "metric jobs run at once"),
     Variable("DATALAKE_MR_CURATE_REDUCERS", "2", "reducers of the curate job"),
     Variable("DATALAKE_MR_METRIC_REDUCERS", "1", "reducers of each metric job"),
     Variable("DATALAKE_MR_CLIENT_HEAP", "2g with the local runner", "heap of the `hadoop jar` client JVM"),
@@ -250,7 +249,6 @@ class Settings:
     report_dir: str = str(REPO_ROOT / "out" / "analysis" / "reports")
     # MapReduce
     mr_framework: str = ""  # "" = as the Hadoop configuration says; "local" or "yarn" to force
-    mr_parallel: int = 0  # 0 = the framework's default
     mr_curate_reducers: int = 2
     mr_metric_reducers: int = 1
     mr_client_heap: str = ""  # "" = 2g with the local runner
@@ -297,7 +295,6 @@ class Settings:
             task_timeout_minutes=_int(env.get("DATALAKE_TASK_TIMEOUT"), 120, "DATALAKE_TASK_TIMEOUT", minimum=1),
             report_dir=env.get("DATALAKE_REPORT_DIR") or cls.report_dir,
             mr_framework=env.get("DATALAKE_MR_FRAMEWORK", "").strip(),
-            mr_parallel=_int(env.get("DATALAKE_MR_PARALLEL"), 0, "DATALAKE_MR_PARALLEL", minimum=0),
             mr_curate_reducers=_int(env.get("DATALAKE_MR_CURATE_REDUCERS"), 2, "DATALAKE_MR_CURATE_REDUCERS", minimum=1),
             mr_metric_reducers=_int(env.get("DATALAKE_MR_METRIC_REDUCERS"), 1, "DATALAKE_MR_METRIC_REDUCERS", minimum=1),
             mr_client_heap=env.get("DATALAKE_MR_CLIENT_HEAP", "").strip(),

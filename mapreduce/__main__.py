@@ -13,10 +13,11 @@ DESCRIPTION = """\
 The MapReduce stage of the Mastodon data lake, on Hadoop Streaming (mrjob, -r hadoop).
 
 `run` curates a day's raw zone (every instance: dedupe by uri, validate, pseudonymize, quarantine
-bad lines), then runs the metric jobs on the curated zone and moves each output into its zone:
+bad lines), then computes the metrics on the curated zone, all of them in one Hadoop job (`metrics`,
+one read of the partition), and moves each metric's output into its zone:
 
   raw/mastodon/instance=*/dt=DAY  --curate-->  curated/statuses/dt=DAY + quarantine/curate/dt=DAY
-  curated/statuses/dt=DAY  --<metric>-->  aggregates/<metric>/dt=DAY
+  curated/statuses/dt=DAY  --metrics-->  aggregates/<metric>/dt=DAY (each metric's mrjob job, side by side)
 
 Configuration comes from the environment (DATALAKE_ROOT, DATALAKE_WEBHDFS_URL, DATALAKE_PSEUDONYMIZE,
 DATALAKE_PSEUDONYM_KEY[_FILE], DATALAKE_MR_FRAMEWORK, HADOOP_HOME, HADOOP_CONF_DIR: `. stack/env.sh`).
@@ -36,7 +37,7 @@ def _metric_list(values: list[str]) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mapreduce.pipeline import DEFAULT_PARALLEL, METRICS
+    from mapreduce.pipeline import METRICS
 
     parser = argparse.ArgumentParser(prog="python -m mapreduce", description=DESCRIPTION, epilog=EXAMPLES,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,9 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"metric jobs to run, space or comma separated (default: all: {', '.join(METRICS)})")
     run.add_argument("--framework", choices=("local", "yarn"),
                      help="Hadoop's local job runner or YARN (default: DATALAKE_MR_FRAMEWORK, else mapred-site.xml)")
-    run.add_argument("--parallel", type=int, default=None, metavar="N",
-                     help=f"metric jobs running at once (default: DATALAKE_MR_PARALLEL, else "
-                          f"{DEFAULT_PARALLEL['local']} with the local runner, {DEFAULT_PARALLEL['yarn']} on YARN)")
     run.add_argument("--no-curate", dest="curate", action="store_false",
                      help="reuse the curated partition already in the lake (rerun metrics only)")
     run.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
@@ -72,12 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _list_jobs() -> int:
-    from mapreduce.pipeline import METRIC_JOBS
     from mapreduce.mr_curate import MRCurate
+    from mapreduce.mr_metrics import METRIC_JOBS, MRMetrics
 
     rows = [("curate", f"{MRCurate.__module__}.{MRCurate.__name__}", "raw/mastodon/instance=*/dt=DAY",
              "curated/statuses/dt=DAY, quarantine/curate/dt=DAY")]
-    rows += [(name, f"{job.__module__}.{job.__name__}", "curated/statuses/dt=DAY", f"aggregates/{name}/dt=DAY")
+    rows += [("metrics", f"{MRMetrics.__module__}.{MRMetrics.__name__}", "curated/statuses/dt=DAY",
+              "aggregates/<metric>/dt=DAY: the metrics below in one Hadoop job")]
+    rows += [(name, f"{job.__module__}.{job.__name__}", "(in metrics)", f"aggregates/{name}/dt=DAY")
              for name, job in METRIC_JOBS.items()]
     print(f"{'job':<10} {'class':<36} {'input':<32} output")
     for row in rows:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.framework:
             settings = settings.with_overrides(mr_framework=args.framework)
-        report = run(settings, _days(args), metrics, curate=args.curate, parallel=args.parallel)
+        report = run(settings, _days(args), metrics, curate=args.curate)
     except DatalakeError as error:
         print(f"error: {'configuration: ' if error.permanent else ''}{error}", file=sys.stderr)
         return 2 if error.permanent else 1
@@ -121,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps([day.to_dict() for day in report.days], indent=2, ensure_ascii=False))
     else:
         print(report.format())
-    for job in report.failed:
-        print(f"error: {job.error}", file=sys.stderr)
+    for error in dict.fromkeys(job.error for job in report.failed):  # the metrics share one Hadoop job
+        print(f"error: {error}", file=sys.stderr)
     return 1 if report.failed else 0
 
 

@@ -74,6 +74,15 @@ class MetricJob(LakeJob):
         self.count("statuses")
         return (record,)
 
+    def map_record(self, record: dict):
+        """The map of one curated record: ``(key, value)`` pairs. mapreduce/mr_metrics.py runs the
+        map of every metric over one parse of each line through this."""
+        raise NotImplementedError
+
+    def mapper(self, _, line):
+        for record in self.curated_records(line):
+            yield from self.map_record(record)
+
 
 class StatusCountJob(MetricJob):
     """A metric that counts statuses per key: ``keys(record)`` gives the keys a status counts
@@ -82,10 +91,9 @@ class StatusCountJob(MetricJob):
     def keys(self, record: dict) -> list[str]:
         raise NotImplementedError
 
-    def mapper(self, _, line):
-        for record in self.curated_records(line):
-            for key in self.keys(record):
-                yield key, 1
+    def map_record(self, record):
+        for key in self.keys(record):
+            yield key, 1
 
     def combiner(self, key, counts):
         yield key, sum(counts)
@@ -101,13 +109,11 @@ class CuratedFieldsCountJob(StatusCountJob):
 
     FIELDS: tuple[str, ...] = ()
 
-    def mapper(self, _, line):
-        for record in self.curated_records(line):
-            if not all(name in record for name in self.FIELDS):
-                self.count("curated_record_without_fields")
-                continue
-            for key in self.keys(record):
-                yield key, 1
+    def map_record(self, record):
+        if not all(name in record for name in self.FIELDS):
+            self.count("curated_record_without_fields")
+            return
+        yield from super().map_record(record)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,14 +11,13 @@ from mapreduce.lakejob import MetricJob
 class MRGrowth(MetricJob):
     METRIC = "growth"
 
-    def mapper(self, _, line):
-        for record in self.curated_records(line):
-            if record["user"] is None:  # the author's handle broke the bad-key rule
-                self.count("statuses_without_user")
-            elif record.get("account_month"):
-                yield record["account_month"], [record["user"]]
-            else:
-                self.count("account_month_missing")
+    def map_record(self, record):
+        if record["user"] is None:  # the author's handle broke the bad-key rule
+            self.count("statuses_without_user")
+        elif record.get("account_month"):
+            yield record["account_month"], [record["user"]]
+        else:
+            self.count("account_month_missing")
 
     def combiner(self, month, user_lists):
         yield month, sorted({user for users in user_lists for user in users})

@@ -20,13 +20,11 @@ def merge_user_day(values):
 class MRUsers(MetricJob):
     METRIC = "users"
 
-    def mapper(self, _, line):
-        for record in self.curated_records(line):
-            if record["user"] is None:  # the author's handle broke the bad-key rule
-                self.count("statuses_without_user")
-                continue
-            yield record["user"], [record["created_at"], record["uri"], record["followers"], 1,
-                                   record["interactions"]]
+    def map_record(self, record):
+        if record["user"] is None:  # the author's handle broke the bad-key rule
+            self.count("statuses_without_user")
+            return
+        yield record["user"], [record["created_at"], record["uri"], record["followers"], 1, record["interactions"]]
 
     def combiner(self, user, values):
         yield user, merge_user_day(values)

@@ -20,7 +20,6 @@ import posixpath
 import shutil
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from hdfs import HdfsError
@@ -33,41 +32,22 @@ from mapreduce import parquet
 from mapreduce.hadoop import JobRun, MapReduceError, job_options, run_job
 from mapreduce.report import DayReport, JobReport, MapReduceReport
 from mapreduce.scratch import owner_alive, owner_tag, private_dir, sweep_private_dirs
-from mapreduce.mr_apps import MRApps
 from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
-from mapreduce.mr_emojis import MREmojis
-from mapreduce.mr_growth import MRGrowth
-from mapreduce.mr_hours import MRHours
-from mapreduce.mr_instances import MRInstances
-from mapreduce.mr_kinds import MRKinds
-from mapreduce.mr_languages import MRLanguages
-from mapreduce.mr_media import MRMedia
-from mapreduce.mr_sentiment import MRSentiment
-from mapreduce.mr_tags import MRTags
-from mapreduce.mr_urls import MRUrls
-from mapreduce.mr_users import MRUsers
+from mapreduce.mr_metrics import METRIC_JOBS, METRICS, MRMetrics, metric_counters
 from mapreduce.rawcheck import quarantine_damaged_parts
 
 log = logging.getLogger(__name__)
 
-METRIC_JOBS = {job.METRIC: job for job in (MRLanguages, MRUsers, MRGrowth, MRUrls, MRMedia, MRTags, MREmojis,
-                                           MRApps, MRHours, MRKinds, MRInstances, MRSentiment)}
-METRICS = tuple(METRIC_JOBS)
-
-#: metric jobs run at once. On the 2-core machine (bench/bench_mapreduce.py, 200k statuses) the
-#: metric phase took 33.5 s with 2 at once, 36.3 s with 4, 37.7 s with 7: more only adds contention.
-DEFAULT_PARALLEL = {"local": 2, "yarn": 4}  # local: CPU-bound; yarn: mostly waiting on containers
-
-
 def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, *,
-            curate: bool = True, parallel: int | None = None, curate_reducers: int | None = None,
-            metric_reducers: int | None = None, jobconf: dict[str, str] | None = None) -> DayReport:
-    """Curate ``day``'s raw zone (every instance), then run the metric jobs on the curated zone.
+            curate: bool = True, curate_reducers: int | None = None, metric_reducers: int | None = None,
+            jobconf: dict[str, str] | None = None) -> DayReport:
+    """Curate ``day``'s raw zone (every instance), then compute the metrics on the curated zone:
+    one Hadoop job for all of them (mapreduce/mr_metrics.py), each metric's output moved into its zone.
 
     ``metrics``: a subset of :data:`METRICS` (default all). ``curate=False`` reuses the curated
-    partition already in the lake. ``parallel``: metric jobs run at once; ``curate_reducers``,
-    ``metric_reducers`` and ``jobconf`` (Hadoop properties for every job) tune. Raises MapReduceError
-    naming the failed job(s) and their logs; the jobs that succeeded are in place.
+    partition already in the lake. ``curate_reducers``, ``metric_reducers`` and ``jobconf`` (Hadoop
+    properties for every job) tune. The report has one job per metric; a failure of the metrics job
+    fails each of them, naming the job's log.
     """
     chosen = list(METRICS) if metrics is None else list(dict.fromkeys(metrics))
     unknown = [name for name in chosen if name not in METRIC_JOBS]
@@ -75,7 +55,6 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
         raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}",
                              permanent=True)
     framework = job_options(settings).framework
-    parallel = max(1, parallel or settings.mr_parallel or DEFAULT_PARALLEL.get(framework, 2))
     tuning = {"curate_reducers": curate_reducers or settings.mr_curate_reducers,
               "metric_reducers": metric_reducers or settings.mr_metric_reducers, "jobconf": dict(jobconf or {})}
     lake, client = layout(settings), hdfs_client(settings)
@@ -97,10 +76,7 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
         if not curated_files:
             log.warning("%s: the curated partition %s holds no record: writing empty aggregates", day,
                         lake.curated(day))
-        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mr") as pool:
-            futures = [pool.submit(_metric, settings, client, lake, day, work, log_dir, name, bool(curated_files), tuning)
-                       for name in chosen]
-            report.jobs += [future.result() for future in futures]
+        report.jobs += _metrics(settings, client, lake, day, work, log_dir, chosen, bool(curated_files), tuning)
     finally:
         delete_quietly(client, work)
         report.wall_seconds = time.monotonic() - started
@@ -173,26 +149,44 @@ def _parquet(client, lake, day, work) -> JobReport:
     return job
 
 
-def _metric(settings, client, lake, day, work, log_dir, name: str, has_input: bool, tuning: dict) -> JobReport:
-    zone = lake.aggregates(name, day)
-    output = posixpath.join(work, name)
-    job = JobReport(name=name, status="succeeded", output=zone)
+def _metrics(settings, client, lake, day, work, log_dir, chosen: list[str], has_input: bool,
+             tuning: dict) -> list[JobReport]:
+    """The chosen metrics in one Hadoop job; a report per metric, from that job's counters."""
+    output = posixpath.join(work, "metrics")
+    jobs = [JobReport(name=name, status="succeeded", output=lake.aggregates(name, day)) for name in chosen]
     if not has_input:
-        job.status = "no-input"
+        for job in jobs:
+            job.status = "no-input"
     else:
-        log.info("%s %s: running", name, day)
-        if _run(job, METRIC_JOBS[name], settings, day=day, inputs=[lake.curated(day)], output=output,
-                log_dir=log_dir, reducers=tuning["metric_reducers"], jobconf=tuning["jobconf"]) is None:
-            return job
-    try:
-        _move_into_zone(client, output, zone)
-    except LakeError as error:
-        job.status, job.error = "failed", f"{name}: {error}"
-        return job
-    if job.status == "succeeded":
-        log.info("%s %s: %d statuses → %d rows in %.1f s", name, day, job.counter("datalake", "statuses"),
-                 job.records_out, job.wall_seconds)
-    return job
+        log.info("metrics %s: running %s", day, ", ".join(chosen))
+        together = JobReport(name="metrics", status="succeeded", output=output)
+        run = _run(together, MRMetrics, settings, day=day, inputs=[lake.curated(day)], output=output,
+                   log_dir=log_dir, extra_args=["--metrics", ",".join(chosen)], reducers=tuning["metric_reducers"],
+                   jobconf=tuning["jobconf"])
+        framework = together.counters.get("Map-Reduce Framework", {})
+        for job in jobs:
+            job.status, job.error, job.log_file = together.status, together.error, together.log_file
+            job.wall_seconds, job.job_id = together.wall_seconds, together.job_id
+            if run is not None:
+                own = metric_counters(together.counters.get("datalake", {}), job.name)
+                job.counters = {"datalake": own, "Map-Reduce Framework": {
+                    "Map input records": framework.get("Map input records", 0),
+                    "Reduce output records": own.pop("rows", 0)}}
+        if run is None:
+            return jobs
+    for job in jobs:
+        try:
+            _move_into_zone(client, posixpath.join(output, job.name), job.output)
+        except LakeError as error:
+            job.status, job.error = "failed", f"{job.name}: {error}"
+            continue
+        if job.status == "succeeded":
+            log.info("%s %s: %d statuses → %d rows", job.name, day, job.counter("datalake", "statuses"),
+                     job.records_out)
+    if has_input:
+        log.info("metrics %s: %d statuses, %d metrics in %.1f s", day, jobs[0].counter("datalake", "statuses"),
+                 len(jobs), jobs[0].wall_seconds)
+    return jobs
 
 
 def _run(job: JobReport, job_class, settings, *, day, inputs, output, log_dir: Path, extra_args=(),

@@ -80,8 +80,7 @@ class DayReport:
 
     def raise_for_failures(self) -> None:
         if self.failed:
-            raise MapReduceError(f"{self.day}: {len(self.failed)} job(s) failed: "
-                                 + "; ".join(job.error or job.name for job in self.failed))
+            raise MapReduceError(f"{self.day}: {_failures(self.failed)}")
 
     def format(self, counters: bool = True) -> str:
         lines = [f"MapReduce stage for {self.day} on {self.framework}: {self.wall_seconds:.1f} s wall",
@@ -133,9 +132,7 @@ class MapReduceReport:
     def raise_for_failures(self) -> None:
         failures = [day for day in self.days if day.failed]
         if failures:
-            raise MapReduceError(" | ".join(f"{day.day}: {len(day.failed)} job(s) failed: "
-                                            + "; ".join(job.error or job.name for job in day.failed)
-                                            for day in failures))
+            raise MapReduceError(" | ".join(f"{day.day}: {_failures(day.failed)}" for day in failures))
 
     def to_dict(self) -> dict:
         """Small, for XCom: each day's totals and each job's status (counters stay in format())."""
@@ -148,3 +145,9 @@ class MapReduceReport:
                                [(day.day, day.framework, f"{day.wall_seconds:.1f}", day.raw_lines, day.curated,
                                  day.quarantined, len(day.failed)) for day in self.days])
         return "\n\n".join([summary] + [day.format() for day in self.days])
+
+
+def _failures(jobs: list[JobReport]) -> str:
+    """``N job(s) failed: <errors>``, each error once (the metrics share one Hadoop job, so a failure of it is
+    every metric's)."""
+    return f"{len(jobs)} job(s) failed: " + "; ".join(dict.fromkeys(job.error or job.name for job in jobs))

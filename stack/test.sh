@@ -36,7 +36,9 @@ if [ $# -gt 0 ]; then  # the tests named (of tests/cluster/: run them with `make
   exec python -m pytest "$@" ${CI:+-p no:cacheprovider} -v --durations=15
 fi
 status=0
-python -m pytest tests --ignore=tests/cluster ${CI:+-p no:cacheprovider} -v --durations=15 || status=$?
+# unit tests first: they fail fast, and no integration test's leftovers (Airflow's in-process task
+# runner, its logging) reach them
+python -m pytest tests/unit tests/faults tests/integration ${CI:+-p no:cacheprovider} -v --durations=30 || status=$?
 
 if [ "${DATALAKE_CLUSTER_TESTS:-0}" != 1 ]; then
   echo "== NOT RUN: the multi-node cluster tests (tests/cluster/): \`make cluster-test\` runs them, or DATALAKE_CLUSTER_TESTS=1 make test"

@@ -44,14 +44,28 @@ def hdfs_client(settings):
         client.delete(f"/test-{RUN_ID}", recursive=True)
 
 
-@pytest.fixture(scope="session")
-def hbase_connection(settings):
+def _hbase(settings):
     import happybase
 
-    connection = happybase.Connection(settings.hbase_host, settings.hbase_port,
-                                      table_prefix=settings.table_prefix, autoconnect=True)
-    yield connection
+    return happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=settings.table_prefix,
+                                autoconnect=True)
+
+
+@pytest.fixture(scope="session")
+def hbase_test_tables(settings):
+    """Drops the session's tables at its end, over a connection of its own."""
+    yield
     if not os.environ.get("DATALAKE_KEEP_TEST_DATA"):
+        connection = _hbase(settings)
         for name in connection.tables():
             connection.delete_table(name, disable=True)
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def hbase_connection(settings, hbase_test_tables):
+    """A Thrift connection per test module: the Thrift server closes a connection left idle for a
+    minute (hbase.thrift.server.socket.read.timeout), and the fault tests restart the server."""
+    connection = _hbase(settings)
+    yield connection
     connection.close()

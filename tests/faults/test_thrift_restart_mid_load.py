@@ -66,7 +66,7 @@ print("LOAD DONE", flush=True)
 """
 
 
-def test_thrift_restarted_mid_load_then_the_retry_equals_a_clean_load(settings, hdfs_client, hbase_connection):
+def test_thrift_restarted_mid_load_then_the_retry_equals_a_clean_load(settings, hdfs_client, hbase_test_tables):
     aggregates = day_aggregates()
     clean, faulted = scenario(settings, "clean"), scenario(settings, "thrift")
     for cfg in (clean, faulted):
@@ -79,8 +79,6 @@ def test_thrift_restarted_mid_load_then_the_retry_equals_a_clean_load(settings, 
         HBASE_THRIFT_PORT=str(faulted.hbase_port)))
     struck_at = load.wait_for(r"^batch 20 ")
     away = restart_service("thrift")
-    hbase_connection.close()  # the session's connection went with the old server: later tests use it
-    hbase_connection.open()
     code = load.wait()
     print(f"\nThrift restarted at '{struck_at}', away {away:.1f} s; the load ended with code {code}: "
           f"{load.output(1)}")

@@ -92,7 +92,7 @@ def test_the_hostile_corpus_on_the_stack_is_counted_or_quarantined_and_the_day_l
     write_day_to_hdfs(hdfs_client, lake, generated, parts_per_instance=2,
                       extra={"alpha.example": [entry.line for entry in HOSTILE]})
 
-    report = run_day(hostile_settings, day, parallel=4)
+    report = run_day(hostile_settings, day)
 
     counters = report.job("curate").counters["datalake"]
     quarantine = [json.loads(value) for value in read_lines(hdfs_client, lake.quarantine("curate", day))]

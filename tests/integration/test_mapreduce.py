@@ -133,7 +133,7 @@ def test_malformed_corpus_mixed_into_a_day_is_quarantined_exactly(lake_settings,
     extra[instances[0]] += [odd for odd, _ in ODD_BUT_VALID]   # uris of alpha.example
     write_day_to_hdfs(hdfs_client, lake, generated, parts_per_instance=2, extra=extra)
 
-    report = run_day(lake_settings, day, parallel=4)
+    report = run_day(lake_settings, day)
 
     counters = report.job("curate").counters["datalake"]
     good_lines = generated.expected.raw_lines + len(ODD_BUT_VALID)
@@ -193,7 +193,7 @@ def test_a_day_on_yarn(lake_settings, hdfs_client):
     generated = generate_day(day, 80, pseudonym_key=KEY.encode(), seed=17)
     write_day_to_hdfs(hdfs_client, lake, generated, parts_per_instance=1)
 
-    report = run_day(settings, day, parallel=4)
+    report = run_day(settings, day)
 
     assert report.framework == "yarn"
     assert report.curated == generated.expected.curated
@@ -204,7 +204,7 @@ def test_a_day_on_yarn(lake_settings, hdfs_client):
         application = job.job_id.replace("job_", "application_", 1)
         with urllib.request.urlopen(f"http://127.0.0.1:8088/ws/v1/cluster/apps/{application}", timeout=10) as response:
             app = json.load(response)["app"]
-        assert app["name"] == f"datalake-{job.name}-{day}"
+        assert app["name"] == f"datalake-{'curate' if job.name == 'curate' else 'metrics'}-{day}"
         assert (app["state"], app["finalStatus"]) == ("FINISHED", "SUCCEEDED"), job.name
     # the job configuration (shown by JobHistory) does not hold the pseudonym key
     job_id = report.job("curate").job_id

@@ -41,6 +41,7 @@ from datalake.pseudonyms import erasure_digest
 from datalake.settings import REPO_ROOT, Secret
 from hbase.inspect import dump_tables
 from hbase.tables import ALL_TABLES
+from mapreduce import records
 from privacy.erasure import erase_handle
 from privacy.reapply import reapply_erasures
 from tests.integration.expected_metrics import NOINDEX_NOTE, _emojis, _link_hosts
@@ -428,6 +429,15 @@ def _affected_rows(federation, person) -> set[tuple[str, bytes]]:
                 rows.add(("croissance_table", month.encode()))
                 rows.add(("croissance_accounts_table", f"{month}#{person['user_key']}".encode()))
                 rows.add(("user_table", person["user_key"].encode()))
+                # the second wave's tables and the day's own row (its counts change with the day's)
+                record = records.curated_record(status, domain, None).record
+                app = records.app_key(record["application"])
+                rows.update([("app_table", app.encode())] if app else [])
+                rows.add(("hour_table", records.utc_hour(record["created_at"]).encode()))
+                rows.update(("toot_kind_table", kind.encode()) for kind in records.kind_keys(record))
+                rows.update([("sentiment_table", record["sentiment"].encode())] if record["sentiment"] else [])
+                rows.update([("instance_table", record["author_host"].encode())] if record["author_host"] else [])
+                rows.add(("day_table", day.isoformat().encode()))
     return rows
 
 
