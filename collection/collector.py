@@ -393,19 +393,19 @@ class _Run:
         self.report.high_water_id_after = str(self.high_water_id) if self.high_water_id is not None else None
         reached = self.reached if self.reached is not None else self.cursor + 1
         for day in self.open_days:
-            if day < self.interval_days[0] and day not in self.written and self.zone.read_day_state(day) is None:
+            previous = self.zone.read_day_state(day)
+            if day < self.interval_days[0] and day not in self.written and previous is None:
                 continue  # a window day before the lake began (a first run's look back) where nothing was found
             # read to its end, and from its start (by this pass, or below the checkpoint it started from)
             covered = (first_id_at(day_start(day + dt.timedelta(days=1))) <= reached
                        and (first_id_at(day_start(day)) > self.started_at or self.from_checkpoint))
             if covered or day >= self.interval_days[0]:
-                self._record_day(day, *((COMPLETE, "") if covered else (INCOMPLETE, self.stop_reason or "not reached")))
-                continue
-            # a window day this pass did not read through: its earlier state stands, with its new late statuses
-            previous = self.zone.read_day_state(day)
-            if day in self.written:
-                self._record_day(day, *((previous.state, previous.reason) if previous is not None else
-                                        (INCOMPLETE, "only late statuses of this day were collected")))
+                self._record_day(day, previous,
+                                 *((COMPLETE, "") if covered else (INCOMPLETE, self.stop_reason or "not reached")))
+            elif day in self.written:  # a window day this pass did not read through: its earlier state
+                # stands, with its new late statuses
+                self._record_day(day, previous, *((previous.state, previous.reason) if previous is not None else
+                                                  (INCOMPLETE, "only late statuses of this day were collected")))
         for day, count in sorted(self.written.items()):
             if day >= self.open_days[0]:
                 mark_pending(self.hdfs, self.lake, day, f"{self.label}: {count} new statuses")
@@ -415,8 +415,8 @@ class _Run:
                         "zone, not counted (too_late); raise DATALAKE_LATENESS_DAYS to count them", self.label,
                         self.report.too_late)
 
-    def _record_day(self, day: dt.date, state: str, reason: str) -> None:
-        previous = self.zone.read_day_state(day)
+    def _record_day(self, day: dt.date, previous: DayState | None, state: str, reason: str) -> None:
+        """Write the day's state (``previous``: the one the lake holds) unless it is unchanged."""
         statuses = (previous.statuses + self.written.get(day, 0)) if previous is not None \
             else self._index(day).total()
         if state == COMPLETE and statuses == 0:

@@ -7,8 +7,9 @@ Taking it is one NameNode create that fails when the file exists (WebHDFS CREATE
 ``overwrite=false``), so of two takers exactly one wins. Its owner deletes it when done; a
 holder killed without cleaning up (SIGKILL, a lost node) leaves it to expire: a lock older than
 its ``expires_at`` is broken by the next taker, who says so in its log; so is, at once, a lock
-whose owner ran on the taker's own host in a process that no longer exists (a killed CLI run). Expiries are set longer
-than the holder can run (a task's execution_timeout), so a live holder is never broken. Breaking
+whose owner ran on the taker's own host in a process that no longer exists (a killed CLI run).
+Expiries are set longer than the holder can run (a task's execution_timeout), so a live holder is
+never broken. Breaking
 an expired lock reads it again just before deleting it; two takers breaking the same expired lock
 at the same instant is the one race left, and needs a holder dead for longer than its expiry.
 """
@@ -67,17 +68,26 @@ class HdfsLock:
                 self.held = True
                 return True
             self.holder = self._read()
-            expired = self.holder is not None and float(self.holder.get("expires_at", 0)) < self.clock()
-            if expired or (self.holder is not None and owner_gone(str(self.holder.get("owner", "")))):
-                log.warning("lock %s: breaking the lock of %s (%s)", self.name, self.holder.get("owner"),
-                            "expired at " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(
-                                self.holder["expires_at"]))) if expired else "its process on this host is gone")
+            why = self._why_broken(self.holder)
+            if why:
+                log.warning("lock %s: breaking the lock of %s (%s)", self.name, self.holder.get("owner"), why)
                 if self._read() == self.holder:
                     delete_quietly(self.client, self.path)
                 continue
             if self.clock() >= deadline:
                 return False
             self.sleep(min(self.poll_s, max(0.0, deadline - self.clock())))
+
+    def _why_broken(self, holder: dict | None) -> str:
+        """Why a lock held by ``holder`` may be broken (its expiry passed, its process is gone), or ''."""
+        if holder is None:
+            return ""
+        expires_at = float(holder.get("expires_at", 0))
+        if expires_at < self.clock():
+            return "expired at " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires_at))
+        if owner_gone(str(holder.get("owner", ""))):
+            return "its process on this host is gone"
+        return ""
 
     def _create(self) -> bool:
         now = self.clock()

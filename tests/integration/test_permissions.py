@@ -179,4 +179,4 @@ def test_a_day_on_yarn_as_the_service_user(service, federation, hdfs_client):
         assert (history["user"], history["state"]) == (SERVICE_USER, "SUCCEEDED")
     staging = hdfs_client.status(f"/tmp/hadoop-yarn/staging/{SERVICE_USER}")
     assert staging["owner"] == SERVICE_USER
-    assert hdfs_client.list(pipeline.KEY_DIR_TEMPLATE.format(user=SERVICE_USER)) == []
+    assert hdfs_client.list(settings.mr_key_dir.format(user=SERVICE_USER)) == []
