@@ -68,7 +68,8 @@ class MRMetrics(LakeJob):
             names = [name for name in self.options.metrics.split(",") if name]
             unknown = [name for name in names if name not in METRIC_JOBS]
             if unknown:
-                raise ValueError(f"metrics: unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}")
+                raise ValueError(f"metrics: unknown metric(s) {', '.join(unknown)}; "
+                                 f"the metrics are {', '.join(METRICS)}")
             jobs = self.__dict__["_metric_jobs"] = {name: METRIC_JOBS[name](args=[]) for name in names}
         return jobs
 
