@@ -107,9 +107,13 @@ class LakeLayout:
         """A lock of the lake (datalake/locks.py): ``state/locks/<name>.json``."""
         return posixpath.join(self.root, "state", "locks", f"{name}.json")
 
+    @property
+    def work_root(self) -> str:
+        return posixpath.join(self.root, "_work")
+
     def work(self, name: str) -> str:
         """Scratch space for a run (job outputs before they are renamed into a zone)."""
-        return posixpath.join(self.root, "_work", name)
+        return posixpath.join(self.work_root, name)
 
 
 _INSTANCE_IN_PATH = re.compile(r"/instance=([^/]+)/")
@@ -218,6 +222,11 @@ def replace_directory(client: InsecureClient, source: str, destination: str) -> 
         client.rename(source, destination)
         if old:
             client.delete(old, recursive=True)
+        # a swap killed between its renames left its old copy aside: superseded now, like ours
+        aside = f"{TMP_PREFIX}{posixpath.basename(destination)}."
+        for name in list_names(client, posixpath.dirname(destination)):
+            if name.startswith(aside) and name.endswith(".old"):
+                delete_quietly(client, posixpath.join(posixpath.dirname(destination), name))
     except HdfsError as error:
         raise LakeError(f"moving {source} into place at {destination} failed: {error}") from error
 

@@ -1,12 +1,13 @@
 """The MapReduce stage: for each day, curate, the Parquet copy of the curated partition, then the
-metric jobs, each moved into its zone.
+metrics (one Hadoop job for all, mapreduce/mr_metrics.py), each metric's output moved into its zone.
 
 ``run(settings, days)`` (the stage contract, through ``mapreduce.run``) is what the DAG and
 ``python -m mapreduce run`` call; it runs :func:`run_day` for each day and returns a
 :class:`MapReduceReport` whose ``failed`` lists the jobs that failed (their logs named). Every job
-writes to a scratch directory (``<root>/_work/mapreduce-<day>-<run>/<job>``) that is then moved
-into its zone in one step (:func:`datalake.lake.replace_directory`), so readers see the old or the
-new partition whole and a rerun of a day gives the same files. Before curate, every raw part of the
+writes to a scratch directory (``<root>/_work/<pid>+<start>+<host>+mapreduce-<day>-<random>/<job>``,
+removed by the next run when a kill left it) that is then moved into its zone in one step
+(:func:`datalake.lake.replace_directory`), so readers see the old or the new partition whole and a
+rerun of a day gives the same files. Before curate, every raw part of the
 day is read to its end once; a damaged one is quarantined instead of failing the day
 (:mod:`mapreduce.rawcheck`, ``DayReport.damaged_parts``).
 """
@@ -60,8 +61,9 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     lake, client = layout(settings), hdfs_client(settings)
     prepare_lake(client, lake, settings.hdfs_user)
     report = DayReport(day=day, framework=framework)
-    run_id = f"{day.isoformat()}-{time.strftime('%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    work = lake.work(f"mapreduce-{run_id}")
+    _sweep_work_dirs(client, lake)
+    # named after this process (mapreduce/scratch.py), so that the next run removes it after a SIGKILL
+    work = lake.work(f"{owner_tag()}+mapreduce-{day.isoformat()}-{uuid.uuid4().hex[:6]}")
     log_dir = Path(settings.mr_log_dir) / day.isoformat()
     started = time.monotonic()
     log.info("MapReduce stage for %s on %s (lake %s, work dir %s, logs %s)", day, framework, settings.root, work, log_dir)
@@ -86,6 +88,18 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
     log.info("MapReduce stage for %s done in %.1f s: %d raw lines, %d curated, %d quarantined, %d noindex skipped",
              day, report.wall_seconds, report.raw_lines, report.curated, report.quarantined, report.noindex_skipped)
     return report
+
+
+def _sweep_work_dirs(client, lake) -> None:
+    """Delete the work directories of stage runs on this host whose process is gone (a SIGKILL skips
+    the ``finally`` that deletes them); those of live runs, and of other hosts, stay."""
+    parent = lake.work_root
+    gone = [name for name in list_names(client, parent) if "+mapreduce-" in name and not owner_alive(name)]
+    for name in gone:
+        delete_quietly(client, posixpath.join(parent, name))
+    if gone:
+        log.info("removed %d work dir(s) of MapReduce runs that are gone under %s: %s", len(gone), parent,
+                 ", ".join(gone))
 
 
 def raw_partitions(client, lake, day: dt.date) -> list[str]:

@@ -371,6 +371,9 @@ def test_a_hashtag_timeline_by_configuration(lake, hdfs_client, federation):
 
 def test_the_token_never_appears_in_logs_output_or_hdfs(lake, hdfs_client, federation, caplog):
     caplog.set_level(logging.DEBUG)
+    # every logger that sees the requests, at DEBUG even when a CLI run in this process quietened it
+    for name in ("urllib3", "hdfs", "collection"):
+        caplog.set_level(logging.DEBUG, logger=name)
     with federation.serve(faults={"*": {"refuse_public": 401, "access_token": TOKEN}}) as running:
         url = running.url("alpha.example")
         process = run_cli(lake, "collect", "--date", DAY1.isoformat(), "--instance", url, "--verbose",

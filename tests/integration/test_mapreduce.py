@@ -12,6 +12,8 @@ import json
 import logging
 import os
 import posixpath
+import subprocess
+import sys
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -24,6 +26,7 @@ from mapreduce.hadoop import MapReduceError, job_options, run_job
 from mapreduce.mr_curate import MRCurate
 from mapreduce.pipeline import METRICS, run_day
 from mapreduce.records import status_key
+from mapreduce.scratch import owner_tag
 from tests.fixtures.mapreduce.malformed import MALFORMED, ODD_BUT_VALID
 from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
 
@@ -167,6 +170,29 @@ def test_a_day_without_raw_input_gives_empty_partitions_and_says_so(lake_setting
         assert hdfs_client.status(directory, strict=False) is not None, directory
         assert list_files(hdfs_client, directory) == [], directory
     assert any("no raw input" in record.getMessage() for record in caplog.records)
+
+
+def test_the_next_run_removes_what_a_killed_run_left_in_the_lake(lake_settings, hdfs_client):
+    """A SIGKILL skips every ``finally``: the work dir of the dead run, and the old copy of a partition
+    that a swap killed between its two renames put aside, go with the next run; a live run's stays."""
+    day = dt.date(2026, 11, 23)
+    lake = layout(lake_settings)
+    # the owner tag of a process that has ended, as a killed run's work dir carries it
+    dead = subprocess.run([sys.executable, "-c", "from mapreduce.scratch import owner_tag; print(owner_tag())"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    killed = lake.work(f"{dead}+mapreduce-{day}-0a0a0a")
+    live = lake.work(f"{owner_tag()}+mapreduce-{day}-0b0b0b")
+    zone = lake.aggregates("languages", day)
+    aside = posixpath.join(posixpath.dirname(zone), f"_tmp.{posixpath.basename(zone)}.0c0c0c0c0c0c.old")
+    for directory in (killed, live, aside):
+        hdfs_client.write(posixpath.join(directory, "part-00000"), data=b'"en"\t1\n', overwrite=True)
+
+    run_day(lake_settings, day)
+
+    assert hdfs_client.status(killed, strict=False) is None
+    assert hdfs_client.status(aside, strict=False) is None
+    assert hdfs_client.status(live, strict=False) is not None
+    hdfs_client.delete(live, recursive=True)
 
 
 def test_a_failing_job_raises_mapreduce_error_naming_the_job_and_its_log(lake_settings, hdfs_client):
