@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: unit tests, then integration tests against the real local stack; with
 # DATALAKE_CLUSTER_TESTS=1 then the tests of the multi-node cluster (stack/cluster-test.sh, about
-# 20 more minutes: together they would not fit CI's 90 minutes on a 2-core machine).
+# 10 more minutes; left out by default until two of them pass again: README, the cluster section).
 # Starts the services that are not running and stops, on exit, exactly those it started.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
