@@ -52,7 +52,7 @@ def baseline_tree(ref: str, directory: Path) -> tuple[Path, str]:
 
 
 def run_stage(tree: Path, settings: Settings, framework: str, log: Path) -> tuple[float, dict]:
-    """``python -m mapreduce run`` of ``tree`` on the bench lake; (wall seconds, its JSON report)."""
+    """``python -m mapreduce run`` of ``tree`` on the bench lake; (wall seconds, the day's JSON report)."""
     env = {**os.environ, "DATALAKE_ROOT": settings.root, "DATALAKE_MR_FRAMEWORK": framework, "PYTHONPATH": str(tree),
            # the exported tree has no .cache/ or var/: the jar, logs and scratch of this checkout
            "DATALAKE_MR_LIBJAR": settings.mr_libjar, "DATALAKE_MR_LOG_DIR": str(REPO_ROOT / "var" / "log" / "mapreduce"),
@@ -64,7 +64,7 @@ def run_stage(tree: Path, settings: Settings, framework: str, log: Path) -> tupl
     wall = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"the stage of {tree} failed (exit {result.returncode}); see {log}")
-    return wall, json.loads(result.stdout)
+    return wall, json.loads(result.stdout)[0]  # the report of each day run: one day here
 
 
 def jobs(report: dict) -> dict[str, float]:
@@ -72,7 +72,7 @@ def jobs(report: dict) -> dict[str, float]:
     names: dict[str, list[str]] = {}
     walls: dict[str, float] = {}
     for job in report["jobs"]:
-        key = job["job_id"] or job["name"]
+        key = job["log_file"] or job["name"]  # the metrics share the one job's log (the local runner has no job id)
         names.setdefault(key, []).append(job["name"])
         walls[key] = job["wall_seconds"]
     return {(members[0] if len(members) == 1 else f"metrics ({len(members)} in one job)"): walls[key]
