@@ -90,7 +90,7 @@ VARIABLES: tuple[Variable, ...] = (
     # MapReduce
     Variable("DATALAKE_MR_FRAMEWORK", "(from mapred-site.xml)", "`local` or `yarn`"),
     Variable("DATALAKE_MR_CURATE_REDUCERS", "2", "reducers of the curate job"),
-    Variable("DATALAKE_MR_METRIC_REDUCERS", "1", "reducers of each metric job"),
+    Variable("DATALAKE_MR_METRIC_REDUCERS", "1", "reducers of the metrics job (all metrics in one Hadoop job)"),
     Variable("DATALAKE_MR_CLIENT_HEAP", "2g with the local runner", "heap of the `hadoop jar` client JVM"),
     Variable("DATALAKE_MR_CLIENT_OPTS", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1", "JVM options of that client"),
     Variable("DATALAKE_MR_PYTHON", "this venv's python",
