@@ -9,9 +9,9 @@ holder killed without cleaning up (SIGKILL, a lost node) leaves it to expire: a 
 its ``expires_at`` is broken by the next taker, who says so in its log; so is, at once, a lock
 whose owner ran on the taker's own host in a process that no longer exists (a killed CLI run).
 Expiries are set longer than the holder can run (a task's execution_timeout), so a live holder is
-never broken. Breaking
-an expired lock reads it again just before deleting it; two takers breaking the same expired lock
-at the same instant is the one race left, and needs a holder dead for longer than its expiry.
+never broken. Breaking an expired lock reads it again just before deleting it; two takers breaking
+the same expired lock at the same instant is the one race left, and needs a holder dead for longer
+than its expiry.
 """
 from __future__ import annotations
 

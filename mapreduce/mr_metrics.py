@@ -17,10 +17,9 @@ metric's own as ``<metric>.<counter>``, and ``<metric>.rows``, the rows it wrote
 """
 from __future__ import annotations
 
-from mrjob.protocol import BytesValueProtocol, JSONProtocol
+from mrjob.protocol import JSONProtocol
 
-from mapreduce import records
-from mapreduce.lakejob import DirectoryKeyedProtocol, LakeJob
+from mapreduce.lakejob import DirectoryKeyedProtocol, MetricJob
 from mapreduce.mr_apps import MRApps
 from mapreduce.mr_emojis import MREmojis
 from mapreduce.mr_growth import MRGrowth
@@ -48,9 +47,9 @@ def metric_counters(counters: dict[str, int], metric: str) -> dict[str, int]:
             **{name[len(prefix):]: value for name, value in counters.items() if name.startswith(prefix)}}
 
 
-class MRMetrics(LakeJob):
-    INPUT_PROTOCOL = BytesValueProtocol
-    INTERNAL_PROTOCOL = JSONProtocol
+class MRMetrics(MetricJob):
+    """Reads the curated zone as every MetricJob does; writes ``<metric>\t<line>`` (module docstring)."""
+
     OUTPUT_PROTOCOL = DirectoryKeyedProtocol
     HADOOP_OUTPUT_FORMAT = "datalake.mapreduce.KeyDirectoryOutputFormat"
 
@@ -73,12 +72,7 @@ class MRMetrics(LakeJob):
             jobs = self.__dict__["_metric_jobs"] = {name: METRIC_JOBS[name](args=[]) for name in names}
         return jobs
 
-    def mapper(self, _, line):
-        record = records.parse_curated_line(line)
-        if record is None:
-            self.count("bad_curated_line")
-            return
-        self.count("statuses")
+    def map_record(self, record):
         for name, job in self.metric_jobs().items():
             for key, value in job.map_record(record):
                 yield [name, key], value
