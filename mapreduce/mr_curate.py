@@ -2,7 +2,9 @@
 
 Map: parse and validate each raw line, project it into the curated record
 (:func:`mapreduce.records.curated_record`), key it by ``uri``; a bad line is keyed apart with
-its quarantine reason. Reduce: per uri, keep the winning copy (:func:`records.winner_rank`)
+its quarantine reason. A status by a person of the erasure list (or a boost of theirs) is left
+out here, where records enter the curated zone, so that no analytic zone or HBase cell holds
+them even between a re-collection and the DAG's reapply_erasures task. Reduce: per uri, keep the winning copy (:func:`records.winner_rank`)
 unless a copy says the account opted out of indexing. Output: ``curated\\t<record>`` and
 ``quarantine\\t<record>``, which ``datalake.mapreduce.KeyDirectoryOutputFormat`` writes into
 ``<output>/curated/`` and ``<output>/quarantine/`` (see mapreduce/pipeline.py).
@@ -11,12 +13,12 @@ No combiner: copies of one uri come from different instances, so from different 
 tasks; a combiner would sort every map output twice to drop almost nothing.
 
 Counters (group ``datalake``): ``raw_lines``, ``quarantined`` and one per quarantine reason,
-``noindex_lines`` (map), and in the reduce ``curated_statuses``, ``duplicate_copies``,
+``noindex_lines``, ``erased_lines`` (map), and in the reduce ``curated_statuses``, ``duplicate_copies``,
 ``noindex_statuses``, ``noindex_copies``, ``links_without_host``, ``account_month_missing``, and
 ``bad_key`` with one ``bad_key:<kind>`` per kind (tag, link_host, emoji, user, language): metric
 keys of the curated statuses left out by the bad-key rule (:func:`records.is_bad_key`).
-Every raw line is accounted for: raw_lines = quarantined + curated_statuses + duplicate_copies
-+ noindex_copies.
+Every raw line is accounted for: raw_lines = quarantined + erased_lines + curated_statuses
++ duplicate_copies + noindex_copies.
 """
 from __future__ import annotations
 
@@ -25,11 +27,14 @@ import hashlib
 from mrjob.compat import jobconf_from_env
 from mrjob.protocol import BytesValueProtocol
 
+from datalake import pseudonyms
 from mapreduce import records
 from mapreduce.lakejob import CurateShuffleProtocol, DirectoryKeyedProtocol, LakeJob
 
 #: name of the pseudonym key file in the task's working directory (shipped with --files)
 PSEUDONYM_KEY_FILE = "pseudonym.key"
+#: the erasure list's digests, one per line (shipped with --files, with the key that made them)
+ERASURE_LIST_FILE = "erasure.list"
 CURATED, QUARANTINE = "curated", "quarantine"
 _NOINDEX = "noindex"
 
@@ -46,20 +51,45 @@ class MRCurate(LakeJob):
             "--pseudonymize", type=int, choices=(0, 1), default=1,
             help=f"1: user keys are HMAC pseudonyms, the key read from ./{PSEUDONYM_KEY_FILE} "
                  "(ship it with --files PATH#pseudonym.key); 0: user keys are the handles")
+        self.add_passthru_arg(
+            "--erasure-list", type=int, choices=(0, 1), default=0,
+            help=f"1: leave out the statuses of the people whose erasure digests ./{ERASURE_LIST_FILE} lists "
+                 f"(one per line; the key that made them in ./{PSEUDONYM_KEY_FILE})")
 
     def mapper_init(self):
-        self.pseudonym_key = None
-        if self.options.pseudonymize:
-            try:
-                with open(PSEUDONYM_KEY_FILE, "rb") as key_file:
-                    self.pseudonym_key = key_file.read()
-            except OSError as error:
-                raise RuntimeError(f"curate: pseudonymization is on but ./{PSEUDONYM_KEY_FILE} cannot be "
-                                   f"read ({error.strerror}); ship it with --files KEYFILE#{PSEUDONYM_KEY_FILE}")
-            if not self.pseudonym_key:
-                raise RuntimeError(f"curate: ./{PSEUDONYM_KEY_FILE} is empty")
+        key = self._read_file(PSEUDONYM_KEY_FILE) if self.options.pseudonymize or self.options.erasure_list else None
+        self.pseudonym_key = key if self.options.pseudonymize else None
+        self.erasure_key = key
+        self.erased = set(self._read_file(ERASURE_LIST_FILE).split()) if self.options.erasure_list else set()
+        self.erased_handles: dict[str, bool] = {}
         self.source = None
         self.instance_domain = None
+
+    @staticmethod
+    def _read_file(name: str) -> bytes:
+        try:
+            with open(name, "rb") as shipped:
+                data = shipped.read()
+        except OSError as error:
+            raise RuntimeError(f"curate: ./{name} cannot be read ({error.strerror}); ship it with --files PATH#{name}")
+        if not data:
+            raise RuntimeError(f"curate: ./{name} is empty")
+        return data
+
+    def is_erased(self, status: dict) -> bool:
+        """The status is by a person of the erasure list, or boosts one of their statuses."""
+        if not self.erased:
+            return False
+        for holder in (status, status.get("reblog")):
+            handle = pseudonyms.status_handle(holder, self.instance_domain)
+            if handle is None:
+                continue
+            if handle not in self.erased_handles:
+                digest = pseudonyms.erasure_digest(handle, self.erasure_key).encode("ascii")
+                self.erased_handles[handle] = digest in self.erased
+            if self.erased_handles[handle]:
+                return True
+        return False
 
     def mapper(self, _, line: bytes):
         source = jobconf_from_env("mapreduce.map.input.file")
@@ -70,6 +100,9 @@ class MRCurate(LakeJob):
             status = records.parse_raw_line(line)
             records.validate_status(status)
             uri = status["uri"]
+            if self.is_erased(status):
+                self.count("erased_lines")
+                return
             if records.is_noindex(status["account"]):
                 self.count("noindex_lines")
                 yield uri, ([_NOINDEX], b"", b"")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from hdfs import HdfsError
 
+import privacy
 from datalake.errors import ConfigError
 from datalake.lake import (LakeError, delete_quietly, exists, hdfs_client, layout, list_files, list_names,
                            prepare_lake, replace_directory)
@@ -33,7 +34,7 @@ from mapreduce import parquet
 from mapreduce.hadoop import JobRun, MapReduceError, job_options, run_job
 from mapreduce.report import DayReport, JobReport, MapReduceReport
 from mapreduce.scratch import owner_alive, owner_tag, private_dir, sweep_private_dirs
-from mapreduce.mr_curate import CURATED, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
+from mapreduce.mr_curate import CURATED, ERASURE_LIST_FILE, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
 from mapreduce.mr_metrics import METRIC_JOBS, METRICS, MRMetrics, metric_counters
 from mapreduce.rawcheck import quarantine_damaged_parts
 
@@ -128,10 +129,7 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
     else:
         log.info("curate %s: %d raw partition(s): %s", day, len(partitions),
                  ", ".join(posixpath.basename(posixpath.dirname(path)) for path in partitions))
-        extra = ["--pseudonymize", "1" if settings.pseudonymize else "0"]
-        with _shipped_pseudonym_key(settings, client, report.framework) as key_uri:
-            if key_uri:
-                extra += ["--files", f"{key_uri}#{PSEUDONYM_KEY_FILE}"]
+        with _curate_files(settings, client, lake, report.framework) as extra:
             run = _run(job, MRCurate, settings, day=day, inputs=[lake.raw_day_glob(day)], output=output,
                        log_dir=log_dir, extra_args=extra, reducers=tuning["curate_reducers"], jobconf=tuning["jobconf"])
         if run is None:
@@ -140,9 +138,10 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
     _move_into_zone(client, posixpath.join(output, QUARANTINE), quarantine_zone)
     if job.status == "succeeded":
         log.info("curate %s: %d raw lines → %d curated statuses (%d duplicate copies), %d quarantined, "
-                 "%d noindex statuses skipped, in %.1f s", day, job.counter("datalake", "raw_lines"),
-                 job.counter("datalake", "curated_statuses"), job.counter("datalake", "duplicate_copies"),
-                 job.counter("datalake", "quarantined"), job.counter("datalake", "noindex_statuses"),
+                 "%d noindex statuses skipped, %d lines of erased people left out, in %.1f s", day,
+                 job.counter("datalake", "raw_lines"), job.counter("datalake", "curated_statuses"),
+                 job.counter("datalake", "duplicate_copies"), job.counter("datalake", "quarantined"),
+                 job.counter("datalake", "noindex_statuses"), job.counter("datalake", "erased_lines"),
                  job.wall_seconds)
     return job
 
@@ -218,10 +217,38 @@ def _run(job: JobReport, job_class, settings, *, day, inputs, output, log_dir: P
     return run
 
 
+def _require_key(settings: Settings) -> bytes:
+    try:
+        return settings.require_pseudonym_key()
+    except ConfigError as error:
+        raise MapReduceError(f"curate: {error}") from error
+
+
 @contextlib.contextmanager
-def _shipped_pseudonym_key(settings: Settings, client, framework: str):
-    """The HMAC key as a file for the distributed cache (``--files URI#pseudonym.key``), deleted
-    afterwards; None when not pseudonymizing. Never on a command line, in the job configuration
+def _curate_files(settings: Settings, client, lake, framework: str):
+    """curate's private inputs as mrjob arguments: ``--pseudonymize``, ``--erasure-list`` and the
+    ``--files`` of the pseudonym key (when pseudonymizing, or when the erasure list has entries: its
+    digests are keyed) and of the erasure list's digests, one per line. Both are deleted afterwards."""
+    digests = privacy.erasure_digests(client, lake)
+    extra = ["--pseudonymize", "1" if settings.pseudonymize else "0", "--erasure-list", "1" if digests else "0"]
+    with contextlib.ExitStack() as shipped:
+        if settings.pseudonymize or digests:
+            key_uri = shipped.enter_context(_shipped_private_file(settings, client, framework, PSEUDONYM_KEY_FILE,
+                                                                  _require_key(settings)))
+            extra += ["--files", f"{key_uri}#{PSEUDONYM_KEY_FILE}"]
+        if digests:
+            log.info("curate: the erasure list's %d entr%s leave(s) its people out of the curated zone",
+                     len(digests), "y" if len(digests) == 1 else "ies")
+            list_uri = shipped.enter_context(_shipped_private_file(settings, client, framework, ERASURE_LIST_FILE,
+                                                                   "".join(f"{d}\n" for d in digests).encode()))
+            extra += ["--files", f"{list_uri}#{ERASURE_LIST_FILE}"]
+        yield extra
+
+
+@contextlib.contextmanager
+def _shipped_private_file(settings: Settings, client, framework: str, name: str, data: bytes):
+    """``data`` (the HMAC key, the erasure list's digests) as a file for the distributed cache
+    (``--files URI#name``), deleted afterwards. Never on a command line, in the job configuration
     (JobHistory shows it) or in the lake.
 
     Local job runner: a mode-600 file in a private directory (mode 700, :func:`mapreduce.scratch.private_dir`),
@@ -233,36 +260,29 @@ def _shipped_pseudonym_key(settings: Settings, client, framework: str):
     private cache instead. Either way the file is named after the process that shipped it, so that
     the next run removes what a killed one left (:func:`mapreduce.scratch.sweep_private_dirs`).
     """
-    if not settings.pseudonymize:
-        yield None
-        return
-    try:
-        key = settings.require_pseudonym_key()
-    except ConfigError as error:
-        raise MapReduceError(f"curate: {error}") from error
     if framework == "local":
         scratch = job_options(settings).local_tmp_dir
         sweep_private_dirs(scratch)
-        directory = private_dir(scratch, "key")
-        path = directory / PSEUDONYM_KEY_FILE
+        directory = private_dir(scratch, name.replace(".", "-"))
+        path = directory / name
         try:
-            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as key_file:
-                key_file.write(key)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as shipped:
+                shipped.write(data)
             yield f"file://{path}"
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return
     directory = settings.mr_key_dir.format(user=settings.hdfs_user)
-    path = posixpath.join(directory, f"{owner_tag()}+{uuid.uuid4().hex}.key")
+    path = posixpath.join(directory, f"{owner_tag()}+{uuid.uuid4().hex}.{name}")
     try:
         client.makedirs(directory, permission="700")
         client.set_permission(directory, "700")
-        for name in client.list(directory):  # keys of runs that were killed on this host
-            if not owner_alive(name):
-                client.delete(posixpath.join(directory, name))
-        client.write(path, data=key, permission="600", overwrite=True)
+        for stale in client.list(directory):  # files of runs that were killed on this host
+            if not owner_alive(stale):
+                client.delete(posixpath.join(directory, stale))
+        client.write(path, data=data, permission="600", overwrite=True)
     except HdfsError as error:
-        raise MapReduceError(f"curate: could not stage the pseudonym key in HDFS under {directory}: {error}") from error
+        raise MapReduceError(f"curate: could not stage {name} in HDFS under {directory}: {error}") from error
     try:
         yield "hdfs://" + path
     finally:

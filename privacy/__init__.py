@@ -7,7 +7,8 @@ erased), ``erasure`` (one person, everywhere), ``reapply`` (the list, on the day
 ``retention`` (old raw partitions), ``cli`` (``python -m privacy``).
 
 The stage contract (datalake/report.py): :func:`run` re-applies the erasure list to the days a run
-processed; :func:`run_retention` applies the raw retention as of the day after them.
+processed; :func:`run_retention` applies the raw retention as of the day after them; :func:`erasure_digests` is
+what the curate job needs of the erasure list.
 """
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ def run(settings, days, dry_run: bool = False):
     from privacy.reapply import reapply_erasures
 
     return reapply_erasures(settings, days, dry_run)
+
+
+def erasure_digests(client, lake) -> list[str]:
+    """The erasure list's keyed digests (privacy/erasure_list.py), for curate to leave their people out."""
+    from privacy.erasure_list import listed_digests
+
+    return listed_digests(client, lake)
 
 
 def run_retention(settings, days, dry_run: bool = False):

@@ -130,7 +130,8 @@ def test_another_user_may_not_read_raw_quarantine_state_or_scratch(service, hdfs
 
 def test_the_pseudonym_keys_hdfs_copy_is_out_of_reach(service, other):
     client = InsecureClient(service.webhdfs_url, user=SERVICE_USER)
-    with pipeline._shipped_pseudonym_key(service, client, "yarn") as key_uri:  # noqa: SLF001 - what YARN gets
+    with pipeline._shipped_private_file(service, client, "yarn", "pseudonym.key",  # noqa: SLF001 - what YARN gets
+                                        service.require_pseudonym_key()) as key_uri:
         key_path = key_uri.removeprefix("hdfs://")
         assert _read(client, key_path) == KEY.encode()
         assert client.status(posixpath.dirname(key_path))["permission"] == "700"

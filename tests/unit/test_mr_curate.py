@@ -2,6 +2,8 @@
 quarantine records and counters are written out by hand."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -139,6 +141,31 @@ def test_curate_pseudonymizes_with_the_key_shipped_as_a_file(raw_dir, tmp_path):
     assert not any("@" in user for user in users.values())
     assert "ann@alpha.example" not in json.dumps(output["curated"])
     assert "/users/" not in json.dumps(output["curated"])  # a status uri names its author
+
+
+def test_curate_leaves_the_people_of_the_erasure_list_out_and_counts_their_lines(tmp_path):
+    partition = tmp_path / "instance=beta.example" / "dt=2026-11-18"
+    partition.mkdir(parents=True)
+    boost = modified(BETA[1], local_id="113600000000000009", uri="https://beta.example/users/bob/statuses/9",
+                     reblog=BETA[0])  # bob boosts ann: a boost of an erased person's status goes too
+    (partition / "part-1-9.jsonl").write_bytes(b"\n".join(line(s) for s in BETA + [boost]) + b"\n")
+    key_file, list_file = tmp_path / "key", tmp_path / "erasure.list"
+    key_file.write_bytes(b"test-key")
+    # the erasure list's entry of ann: HMAC-SHA256(key, "erasure-list\0ann@alpha.example"), hex
+    list_file.write_bytes(hmac.new(b"test-key", b"erasure-list\x00ann@alpha.example", hashlib.sha256)
+                          .hexdigest().encode() + b"\n")
+    extra = ["--py-files", package_zip(tmp_path / "py-files")]
+    job = MRCurate(args=["-r", "local", "--no-conf", *extra, "--pseudonymize", "0", "--erasure-list", "1",
+                         "--files", f"{key_file}#pseudonym.key", "--files", f"{list_file}#erasure.list", str(partition)])
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        curated = {record["uri"]: record for _, record in job.parse_output(job_runner.cat_output())}
+        counters = job_runner.counters()[0]["datalake"]
+    assert sorted(curated) == sorted([BOB_1, GAMMA, DELTA, NOINDEX])  # beta's copy of shy's does not opt out
+    assert "ann@alpha.example" not in json.dumps(curated)
+    assert counters["erased_lines"] == 2  # her status as beta served it, and bob's boost of it
+    assert counters["raw_lines"] == 6 == sum(counters.get(name, 0) for name in (
+        "quarantined", "erased_lines", "curated_statuses", "duplicate_copies", "noindex_copies"))
 
 
 def test_curate_refuses_to_run_without_the_key_when_pseudonymizing(raw_dir):
