@@ -22,10 +22,14 @@ from datalake.settings import Settings
 
 TMP_PREFIX = "_tmp."
 __all__ = ["LakeError", "LakeLayout", "TMP_PREFIX", "delete_quietly", "exists", "hdfs_client", "layout",
-           "list_files", "list_names", "prepare_lake", "read_bytes", "read_json", "rename_over", "replace_directory",
+           "list_files", "list_names", "partition_name_day", "prepare_lake", "read_bytes", "read_json", "rename_over", "replace_directory",
            "temp_sibling", "write_atomic"]
 
 log = logging.getLogger(__name__)
+
+#: a day's partition ``dt=YYYY-MM-DD``, or a copy of one beside it under a temporary name
+#: (``_tmp.dt=YYYY-MM-DD.<random>``, ``….old``: a directory swap that was killed, :func:`replace_directory`)
+_PARTITION_NAME = re.compile(r"^(?:dt=(\d{4}-\d{2}-\d{2})|_tmp\.dt=(\d{4}-\d{2}-\d{2})\..+)$")
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,18 @@ def replace_directory(client: InsecureClient, source: str, destination: str) -> 
                 delete_quietly(client, posixpath.join(posixpath.dirname(destination), name))
     except HdfsError as error:
         raise LakeError(f"moving {source} into place at {destination} failed: {error}") from error
+
+
+def partition_name_day(name: str) -> dt.date | None:
+    """The day of a partition's directory name, or of a leftover copy of one (``_tmp.dt=<day>.…``), so
+    that retention and erasure reach the copies too; None for any other name."""
+    match = _PARTITION_NAME.match(name)
+    if not match:
+        return None
+    try:
+        return dt.date.fromisoformat(match.group(1) or match.group(2))
+    except ValueError:
+        return None
 
 
 def delete_quietly(client: InsecureClient, path: str) -> None:

@@ -13,6 +13,9 @@ What follows the raw retention (docs/processing-register.md, "Retention"):
   in clear).
 * ``quarantine/<stage>/dt=<D>``: the raw lines curate could not read, kept whole, so the same
   personal data as the raw zone: same retention.
+* beside them, a copy of a partition under a temporary name (``_tmp.dt=<D>.<random>[.old]``, left
+  by a directory swap that was killed): the same data, deleted with the same cutoff. Any other
+  name in these directories is kept and reported (``unknown``), never silently passed over.
 
 What does not: the curated zone, the aggregates and the loader's manifests hold pseudonyms
 (HMAC with the secret key), no handle, name, note or content; they are what HBase is rebuilt
@@ -26,17 +29,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import posixpath
-import re
 from dataclasses import dataclass, field
 
 from hdfs import HdfsError, InsecureClient
 
-from datalake.lake import LakeError, hdfs_client, list_names
+from datalake.lake import LakeError, hdfs_client, list_names, partition_name_day
 from datalake.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
-
-_PARTITION = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class RetentionReport:
     dry_run: bool = False
     deleted: list[Partition] = field(default_factory=list)   # (dry run: would be deleted)
     kept: int = 0                                            # dt= partitions younger than the cutoff
+    unknown: list[str] = field(default_factory=list)         # names that are no partition: kept, reported
 
     @property
     def enabled(self) -> bool:
@@ -81,12 +82,15 @@ class RetentionReport:
                  + (" (dry run: nothing changed)" if self.dry_run else "")]
         for partition in self.deleted:
             lines.append(f"  {verb} {partition.path} ({partition.files} file(s), {partition.bytes:,} bytes)")
+        for path in self.unknown:
+            lines.append(f"  WARNING: {path} is not a dt= partition: kept; move or delete it by hand")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
         return {"today": self.today.isoformat(), "retention_days": self.retention_days, "enabled": self.enabled,
                 "cutoff": self.cutoff.isoformat() if self.cutoff else None, "dry_run": self.dry_run,
-                "deleted": [partition.to_dict() for partition in self.deleted], "kept": self.kept}
+                "deleted": [partition.to_dict() for partition in self.deleted], "kept": self.kept,
+                "unknown": self.unknown}
 
 
 def retention_cutoff(today: dt.date, retention_days: int) -> dt.date:
@@ -97,14 +101,9 @@ def retention_cutoff(today: dt.date, retention_days: int) -> dt.date:
 
 
 def partition_day(name: str) -> dt.date | None:
-    """The day of a ``dt=YYYY-MM-DD`` directory name; None for anything else (never deleted)."""
-    match = _PARTITION.match(name)
-    if not match:
-        return None
-    try:
-        return dt.date.fromisoformat(match.group(1))
-    except ValueError:
-        return None
+    """The day of a ``dt=YYYY-MM-DD`` directory name, or of a leftover copy of one
+    (``_tmp.dt=YYYY-MM-DD.…``); None for anything else (never deleted)."""
+    return partition_name_day(name)
 
 
 def expired(names: list[str], today: dt.date, retention_days: int) -> list[str]:
@@ -149,6 +148,7 @@ def apply_raw_retention(settings: Settings, today: dt.date, dry_run: bool = Fals
         names = list_names(client, parent)
         old = expired(names, today, days)
         report.kept += sum(1 for name in names if partition_day(name) is not None) - len(old)
+        report.unknown += [posixpath.join(parent, name) for name in names if partition_day(name) is None]
         for name in old:
             path = posixpath.join(parent, name)
             try:
@@ -165,4 +165,6 @@ def apply_raw_retention(settings: Settings, today: dt.date, dry_run: bool = Fals
                      partition.files, f"{partition.bytes:,}")
     log.info("raw retention: %s %d partition(s), kept %d", "would delete" if dry_run else "deleted",
              len(report.deleted), report.kept)
+    for path in report.unknown:
+        log.warning("retention: %s is not a dt= partition: kept; move or delete it by hand", path)
     return report

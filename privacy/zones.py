@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import gzip
 import posixpath
-import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from datalake.lake import TMP_PREFIX, LakeError, LakeLayout, list_files, list_names, read_bytes, write_atomic
+from datalake.lake import (TMP_PREFIX, LakeError, LakeLayout, list_files, list_names, partition_name_day, read_bytes,
+                           write_atomic)
 from privacy.errors import ErasureError
 from privacy.redaction import REDACT, REMOVE, LineResult
 
@@ -77,15 +77,14 @@ class ZoneFile:
     instance_domain: str | None
 
 
-_DT = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 
 
 def _partitions(client, parent: str, days: set[str] | None) -> list[tuple[str, str]]:
     found = []
     for name in list_names(client, parent):
-        match = _DT.match(name)
-        if match and (days is None or match.group(1) in days):
-            found.append((match.group(1), posixpath.join(parent, name)))
+        day = partition_name_day(name)  # a leftover copy of a partition too: it holds the same people
+        if day is not None and (days is None or day.isoformat() in days):
+            found.append((day.isoformat(), posixpath.join(parent, name)))
     return found
 
 

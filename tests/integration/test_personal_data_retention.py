@@ -44,6 +44,9 @@ def lake(settings, hdfs_client):
     files += ["raw/mastodon/instance=alpha.example/dt=2026-11-21/_tmp.part-9-9.jsonl.gz",  # a crashed write
               "raw/mastodon/instance=alpha.example/dt=garbage/part-1-1.jsonl.gz",
               "raw/mastodon/instance=alpha.example/README.txt",
+              # copies that killed directory swaps left beside the partitions (datalake.lake.replace_directory)
+              "quarantine/curate/_tmp.dt=2026-11-22.0a1b2c3d4e5f.old/part-00000",
+              "raw/mastodon/instance=beta.example/_tmp.dt=2026-11-29.0a1b2c3d4e5f.old/part-1-2.jsonl.gz",
               "state/mastodon/instance=alpha.example/checkpoint.json"]
     for path in files:
         write_atomic(hdfs_client, posixpath.join(root, path), gzip.compress(b'{"id": "1"}\n'))
@@ -57,17 +60,18 @@ def listing(client, root: str) -> set[str]:
 
 
 def expected_gone(before: set[str], cutoff: dt.date) -> set[str]:
-    """Files of raw and quarantine dt= partitions older than the cutoff (computed from the paths)."""
+    """Files of raw and quarantine dt= partitions, and of copies of them (``_tmp.dt=<day>.<x>.old``),
+    older than the cutoff (computed from the paths)."""
     gone = set()
     for path in before:
         parts = path.split("/")
         if parts[0] in ("raw", "quarantine"):
-            partition = next((part for part in parts if part.startswith("dt=")), "")
+            partition = next((part for part in parts if part.startswith(("dt=", "_tmp.dt="))), "")
             try:
-                day = dt.date.fromisoformat(partition[3:])
+                day = dt.date.fromisoformat(partition.removeprefix("_tmp.")[3:13])
             except ValueError:
                 continue
-            if day < cutoff:
+            if day < cutoff and (partition.startswith("dt=") and len(partition) == 13 or partition.startswith("_tmp.")):
                 gone.add(path)
     return gone
 
@@ -85,7 +89,10 @@ def test_dry_run_from_the_command_line_lists_and_deletes_nothing(lake, hdfs_clie
     assert sorted(partition["path"] for partition in report["deleted"]) == sorted(
         [f"{lake.root}/raw/mastodon/instance=alpha.example/{_day(day)}" for day in old]
         + [f"{lake.root}/raw/mastodon/instance=beta.example/{_day(day)}" for day in old if day >= dt.date(2026, 11, 26)]
-        + [f"{lake.root}/quarantine/curate/{_day(day)}" for day in old])
+        + [f"{lake.root}/quarantine/curate/{_day(day)}" for day in old]
+        + [f"{lake.root}/quarantine/curate/_tmp.dt=2026-11-22.0a1b2c3d4e5f.old"])
+    assert sorted(report["unknown"]) == [f"{lake.root}/raw/mastodon/instance=alpha.example/{name}"
+                                         for name in ("README.txt", "dt=garbage")]
     assert "would delete" in result.stderr
     assert listing(hdfs_client, lake.root) == before
 
@@ -94,9 +101,9 @@ def test_retention_deletes_exactly_the_old_raw_and_quarantine_partitions(lake, h
     before = listing(hdfs_client, lake.root)
     report = apply_raw_retention(lake.with_overrides(raw_retention_days=3), TODAY)
     gone = expected_gone(before, dt.date(2026, 11, 28))
-    assert len(gone) == 7 + 2 + 1 + 7  # alpha, beta, alpha's temp file, quarantine
+    assert len(gone) == 7 + 2 + 1 + 7 + 1  # alpha, beta, alpha's temp file, quarantine, a swap's copy
     assert listing(hdfs_client, lake.root) == before - gone
-    assert len(report.deleted) == 16 and report.kept == 9
+    assert len(report.deleted) == 17 and report.kept == 10  # beta's recent swap copy is kept with its day
     assert sum(partition.files for partition in report.deleted) == len(gone)
     assert all(partition.bytes > 0 for partition in report.deleted)
     # a second run, and a run with retention off, delete nothing
@@ -118,9 +125,10 @@ def test_the_dag_tasks_take_their_days_from_the_data_interval(lake, hdfs_client,
     log.write_text(result.stdout + result.stderr)
     assert result.returncode == 0, f"see {log}"
     gone = expected_gone(before, dt.date(2026, 11, 30))
-    assert {path.split("/")[-2] for path in gone} == {"dt=2026-11-28", "dt=2026-11-29"} and len(gone) == 6
+    assert {path.split("/")[-2] for path in gone} == {"dt=2026-11-28", "dt=2026-11-29",
+                                                      "_tmp.dt=2026-11-29.0a1b2c3d4e5f.old"} and len(gone) == 7
     assert listing(hdfs_client, lake.root) == before - gone
-    assert "keeping dt >= 2026-11-30; deleted 6 partition(s)" in result.stdout + result.stderr
+    assert "keeping dt >= 2026-11-30; deleted 7 partition(s)" in result.stdout + result.stderr
 
     # the task before it in the DAG: with an empty erasure list it reads nothing and succeeds
     result = subprocess.run(["airflow", "tasks", "test", "mastodon_datalake", "reapply_erasures", "2026-12-03"],

@@ -27,11 +27,19 @@ def test_expired_deletes_only_days_before_the_cutoff():
     assert len(names) - len(old) == 31  # today and the 30 days before it
 
 
-def test_expired_leaves_anything_that_is_not_a_dt_partition():
+def test_expired_leaves_anything_that_is_not_a_dt_partition_or_a_copy_of_one():
     names = ["dt=2020-01-01", "_tmp.dt=2020-01-01", "dt=2020-02-30", "dt=garbage", "dt=2020-1-1", "other",
-             ".hidden", "dt=2020-01-01.old"]
+             ".hidden", "dt=2020-01-01.old", "_tmp.dt=2020-02-30.0a1b2c.old", "_tmp.part-1-2.jsonl.gz"]
     assert expired(names, TODAY, 30) == ["dt=2020-01-01"]
     assert partition_day("dt=2020-02-30") is None
+
+
+def test_a_copy_a_killed_directory_swap_left_expires_with_its_day():
+    # datalake.lake.replace_directory renames the old partition to _tmp.dt=<day>.<random>.old first
+    names = ["_tmp.dt=2020-01-01.0a1b2c3d4e5f.old", "_tmp.dt=2020-01-02.0a1b2c3d4e5f", "dt=2020-01-03",
+             f"_tmp.dt={TODAY.isoformat()}.0a1b2c3d4e5f.old"]
+    assert expired(names, TODAY, 30) == names[:3]
+    assert partition_day(names[0]) == dt.date(2020, 1, 1)
 
 
 def test_zero_days_is_off():
