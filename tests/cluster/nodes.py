@@ -93,6 +93,29 @@ def restart_namenode() -> None:
     restart("namenode", *sorted(CLUSTER.groups["hdfs"][1:]))
 
 
+def wait_for_reads(client, root: str, timeout: float = 120.0) -> list[str]:
+    """Read every file's checksum under ``root`` until one whole pass works; the errors met before.
+
+    After a NameNode restart a DataNode's first call through its old connection to the NameNode
+    can fail (EOFException on GETFILECHECKSUM): a client retries, and so does this."""
+    from hdfs import HdfsError
+
+    errors: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            for directory, _, names in client.walk(root):
+                for name in names:
+                    client.checksum(posixpath.join(directory, name))
+            return errors
+        except HdfsError as error:
+            errors.append(str(error).splitlines()[0][:200])
+            if time.monotonic() > deadline:
+                raise AssertionError(f"HDFS reads under {root} still fail {timeout:.0f} s after the restart: "
+                                     + " | ".join(errors[-3:])) from error
+            time.sleep(2)
+
+
 # ---------------------------------------------------------------------------- HDFS: blocks
 
 def block_hosts(settings, path: str) -> list[list[str]]:
@@ -117,6 +140,18 @@ def lake_blocks(client, settings, root: str) -> dict[str, list[list[str]]]:
             if client.status(path)["length"]:
                 blocks[path] = block_hosts(settings, path)
     return blocks
+
+
+def replication_state() -> dict:
+    """What the NameNode says of re-replication (FSNamesystem JMX) and which DataNodes it sees live:
+    for the message of a test that waits for it."""
+    namenode = stackctl.cluster_node("namenode").address("http")
+    bean = stackctl.jmx_bean(namenode, "Hadoop:service=NameNode,name=FSNamesystem")
+    wanted = ("UnderReplicatedBlocks", "PendingReplicationBlocks", "MissingBlocks", "CorruptBlocks",
+              "NumLiveDataNodes", "NumDeadDataNodes", "NumStaleDataNodes")
+    state = {name: bean.get(name) for name in wanted}
+    state["live"] = sorted(live_datanodes())
+    return state
 
 
 def blocks_per_datanode(blocks: dict[str, list[list[str]]]) -> collections.Counter:

@@ -158,6 +158,9 @@ def test_namenode_restarted_between_two_days_loses_nothing(settings, lake, hdfs_
     restarted = time.monotonic()
     nodes.restart_namenode()
     print(f"NameNode restarted (active, out of safe mode, both DataNodes back) in {time.monotonic() - restarted:.0f} s")
+    retried = nodes.wait_for_reads(hdfs_client, lake.names["DATALAKE_ROOT"])
+    print(f"reads of every file work {time.monotonic() - restarted:.0f} s after the restart; "
+          f"{len(retried)} pass(es) failed before: {retried[:2]}")
     assert lake_files(hdfs_client, lake.names["DATALAKE_ROOT"]) == files
     assert dump_tables(settings, lake.names["HBASE_TABLE_PREFIX"]) == cells
 
@@ -222,9 +225,16 @@ def test_day2_with_a_datanode_and_a_regionserver_killed_mid_run_matches_the_comp
                            expected_cells(settings, federation, (DAY1, DAY2)))
         # the crashed nodes come back; HDFS re-replicates what was written while one was down
         nodes.restart(*crashes.killed)
-        nodes.wait_until(lambda: not nodes.under_replicated(
-            nodes.lake_blocks(hdfs_client, settings, lake.names["DATALAKE_ROOT"])), 180,
-            "every block of the lake on both DataNodes again")
+        restarted = time.monotonic()
+        try:
+            nodes.wait_until(lambda: not nodes.under_replicated(
+                nodes.lake_blocks(hdfs_client, settings, lake.names["DATALAKE_ROOT"])), 180,
+                "every block of the lake on both DataNodes again")
+        except AssertionError as error:
+            missing = nodes.under_replicated(nodes.lake_blocks(hdfs_client, settings, lake.names["DATALAKE_ROOT"]))
+            raise AssertionError(f"{error}: {len(missing)} block(s) on one DataNode, e.g. {missing[:3]}; the "
+                                 f"NameNode says {nodes.replication_state()}") from None
+        print(f"every block on both DataNodes {time.monotonic() - restarted:.0f} s after the restart")
         assert_on_every_node(settings, hdfs_client, lake.names, lake.started, after_crashes=True)
     finally:
         nodes.restart(*crashes.killed)
