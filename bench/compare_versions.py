@@ -34,7 +34,7 @@ from collection.standin import Federation  # noqa: E402
 from datalake.lake import hdfs_client  # noqa: E402
 from datalake.report import format_table  # noqa: E402
 from datalake.settings import Secret, Settings  # noqa: E402
-from hbase.inspect import dump_table  # noqa: E402
+from hbase.inspect import drop_tables, dump_table  # noqa: E402
 
 DOMAINS = ("alpha.example", "beta.example", "gamma.example")
 FIRST_DAY = dt.date(2026, 11, 10)
@@ -79,12 +79,7 @@ def _dump(settings: Settings) -> dict[str, dict]:
 
 
 def _drop(settings: Settings) -> None:
-    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=settings.table_prefix)
-    try:
-        for name in connection.tables():
-            connection.delete_table(name, disable=True)
-    finally:
-        connection.close()
+    drop_tables(settings.hbase_host, settings.hbase_port, settings.table_prefix)
     hdfs_client(settings).delete(settings.root, recursive=True)
 
 

@@ -97,6 +97,18 @@ def dump_table(connection: happybase.Connection, table: str) -> dict[bytes, dict
     return {row: dict(cells) for row, cells in _scan(connection, table, None)}
 
 
+def drop_tables(host: str, port: int, table_prefix: str) -> list[str]:
+    """Delete every table of ``table_prefix`` (a test's or a benchmark's own); the names deleted."""
+    connection = happybase.Connection(host, port, table_prefix=table_prefix)
+    try:
+        names = [name.decode() for name in connection.tables()]
+        for name in names:
+            connection.delete_table(name, disable=True)
+        return names
+    finally:
+        connection.close()
+
+
 def dump_tables(connection: happybase.Connection, tables=ALL_TABLES) -> dict[str, dict[bytes, dict[bytes, bytes]]]:
     existing = {name.decode() for name in connection.tables()}
     return {table: dump_table(connection, table) if table in existing else {} for table in tables}

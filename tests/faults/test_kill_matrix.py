@@ -1,0 +1,148 @@
+"""SIGKILL at the boundaries and in the middle of the tasks of a day, then the rerun: the lake and
+HBase are exactly those of a run without the fault.
+
+One day of generated raw statuses is written into two lakes. The clean lake runs the MapReduce
+stage and the HBase load once. The faulted lake runs the same chain in a subprocess that is
+SIGKILLed (its whole process group: the Hadoop JVMs die with it) at a moment its log shows, then
+the chain again in this process, as Airflow's retry would; after each kill and rerun, every file
+of the lake outside scratch (size and SHA-256, JSON time fields aside) and every HBase cell are
+compared with the clean run's. The kills follow each other on the faulted lake, so the later ones
+strike a rerun of a day that is already complete, the earlier ones a first run.
+
+Retention is struck the same way, mid-delete, on a lake laid out by hand.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import posixpath
+
+import pytest
+
+import hbase
+import mapreduce
+from datalake.lake import layout, write_atomic
+from datalake.settings import Secret
+from hbase.inspect import drop_tables
+from privacy.retention import apply_raw_retention
+from tests.faults.tools import (Watched, differences, hbase_dump, lake_listing, python_command,
+                                subprocess_env)
+from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
+
+KEY = "kill-matrix-key-5b0e"
+DAY = dt.date(2026, 8, 24)
+
+CHAIN = f"""
+import datetime as dt, logging
+import hbase, mapreduce
+from datalake.settings import Settings
+logging.basicConfig(level=logging.INFO)
+settings, days = Settings.from_env(), [dt.date.fromisoformat("{DAY.isoformat()}")]
+mapreduce.run(settings, days).raise_for_failures()
+hbase.run(settings, days).raise_for_failures()
+"""
+
+#: (name, the log lines to wait for in turn; SIGKILL at the last): each a moment of the day's chain
+KILL_POINTS = [
+    ("curate mid-flight", [r"Running job: job_local"]),
+    ("between curate and the Parquet copy", [r"curate \d{4}-\d\d-\d\d: \d+ raw lines"]),
+    ("between the Parquet copy and the metrics", [r"parquet \d{4}-\d\d-\d\d: \d+ rows"]),
+    ("metrics mid-flight", [r"Running job: job_local", r"Running job: job_local"]),
+    ("between MapReduce and the HBase load", [r"metrics \d{4}-\d\d-\d\d: \d+ statuses, \d+ metrics in"]),
+    ("load mid-day, after its first metric", [r"\w+ / day \d{4}-\d\d-\d\d: [\d,]+ cells in"]),
+]
+
+
+def _lake(settings, name: str):
+    return settings.with_overrides(root=posixpath.join(settings.root, "faults", f"matrix-{name}"),
+                                   table_prefix=f"{settings.table_prefix}mx{name}", mr_framework="local",
+                                   pseudonymize=True, pseudonym_key=Secret(KEY))
+
+
+def _run_chain(settings) -> None:
+    mapreduce.run(settings, [DAY]).raise_for_failures()
+    hbase.run(settings, [DAY]).raise_for_failures()
+
+
+def _state(client, settings) -> tuple[dict, dict]:
+    return lake_listing(client, settings.root), hbase_dump(settings.hbase_host, settings.hbase_port,
+                                                           settings.table_prefix)
+
+
+@pytest.fixture(scope="module")
+def lakes(settings, hdfs_client):
+    clean, faulted = _lake(settings, "clean"), _lake(settings, "fault")
+    day = generate_day(DAY, 120, seed=24)
+    for lake in (clean, faulted):
+        write_day_to_hdfs(hdfs_client, layout(lake), day, parts_per_instance=2)
+    _run_chain(clean)
+    try:
+        yield clean, faulted, _state(hdfs_client, clean)
+    finally:
+        for lake in (clean, faulted):
+            drop_tables(lake.hbase_host, lake.hbase_port, lake.table_prefix)
+            hdfs_client.delete(lake.root, recursive=True)
+
+
+@pytest.mark.parametrize("point", KILL_POINTS, ids=[name for name, _ in KILL_POINTS])
+def test_a_kill_then_the_rerun_gives_the_clean_runs_lake_and_hbase(lakes, hdfs_client, point):
+    clean, faulted, (clean_files, clean_cells) = lakes
+    name, patterns = point
+    chain = Watched(python_command(CHAIN), env=subprocess_env(
+        DATALAKE_ROOT=faulted.root, HBASE_TABLE_PREFIX=faulted.table_prefix, DATALAKE_HDFS_USER=faulted.hdfs_user,
+        DATALAKE_WEBHDFS_URL=faulted.webhdfs_url, DATALAKE_MR_FRAMEWORK="local", DATALAKE_PSEUDONYMIZE="1",
+        DATALAKE_PSEUDONYM_KEY=KEY))
+    try:
+        for pattern in patterns:
+            chain.wait_for(pattern, timeout=600)
+    finally:
+        code = chain.kill()
+    assert code == -9, f"the chain ended by itself (code {code}) before the kill {name}:\n{chain.output(30)}"
+
+    _run_chain(faulted)  # the retry
+    files, cells = _state(hdfs_client, faulted)
+    assert differences(clean_files, files) == [], f"lake after a kill {name} and the rerun"
+    assert differences(clean_cells, cells) == [], f"HBase after a kill {name} and the rerun"
+    assert len(clean_files) > 20 and sum(len(rows) for rows in clean_cells.values()) > 100
+
+
+TODAY = dt.date(2026, 12, 1)
+
+
+def _retention_lake(settings, hdfs_client, name: str):
+    lake = settings.with_overrides(root=posixpath.join(settings.root, "faults", f"retention-{name}"))
+    for age in range(12, 0, -1):
+        day = (TODAY - dt.timedelta(days=age)).isoformat()
+        for path in (f"raw/mastodon/instance=alpha.example/dt={day}/part-1-9.jsonl.gz",
+                     f"raw/mastodon/instance=beta.example/dt={day}/part-1-2.jsonl.gz",
+                     f"quarantine/curate/dt={day}/part-00000", f"curated/statuses/dt={day}/part-00000"):
+            write_atomic(hdfs_client, posixpath.join(lake.root, path), gzip.compress(f'{{"day": "{day}"}}\n'.encode()))
+    return lake.with_overrides(raw_retention_days=3)
+
+
+def test_retention_killed_mid_delete_then_rerun_deletes_exactly_what_a_clean_run_does(settings, hdfs_client):
+    clean, faulted = (_retention_lake(settings, hdfs_client, name) for name in ("clean", "fault"))
+    try:
+        apply_raw_retention(clean, TODAY)
+        code = f"""
+import datetime as dt, logging
+from datalake.settings import Settings
+from privacy.retention import apply_raw_retention
+logging.basicConfig(level=logging.INFO)
+apply_raw_retention(Settings.from_env(), dt.date.fromisoformat("{TODAY.isoformat()}"))
+"""
+        run = Watched(python_command(code), env=subprocess_env(
+            DATALAKE_ROOT=faulted.root, DATALAKE_RAW_RETENTION_DAYS="3", DATALAKE_HDFS_USER=faulted.hdfs_user,
+            DATALAKE_WEBHDFS_URL=faulted.webhdfs_url))
+        try:
+            run.wait_for(r"retention: deleted .*instance=beta\.example", timeout=120)  # alpha's gone, beta's going
+        finally:
+            assert run.kill() == -9, run.output(20)
+        half = lake_listing(hdfs_client, faulted.root)
+        assert half != lake_listing(hdfs_client, clean.root), "the kill came after retention had finished"
+        report = apply_raw_retention(faulted, TODAY)  # the retry
+        assert report.deleted and all("instance=alpha.example" not in partition.path for partition in report.deleted)
+        assert differences(lake_listing(hdfs_client, clean.root), lake_listing(hdfs_client, faulted.root)) == []
+    finally:
+        for lake in (clean, faulted):
+            hdfs_client.delete(lake.root, recursive=True)
