@@ -116,7 +116,7 @@ def _retention_lake(settings, hdfs_client, name: str):
         for path in (f"raw/mastodon/instance=alpha.example/dt={day}/part-1-9.jsonl.gz",
                      f"raw/mastodon/instance=beta.example/dt={day}/part-1-2.jsonl.gz",
                      f"quarantine/curate/dt={day}/part-00000", f"curated/statuses/dt={day}/part-00000"):
-            write_atomic(hdfs_client, posixpath.join(lake.root, path), gzip.compress(f'{{"day": "{day}"}}\n'.encode()))
+            write_atomic(hdfs_client, posixpath.join(lake.root, path), gzip.compress(f'{{"day": "{day}"}}\n'.encode(), mtime=0))
     return lake.with_overrides(raw_retention_days=3)
 
 
