@@ -57,21 +57,25 @@ class MRCurate(LakeJob):
                  f"(one per line; the key that made them in ./{PSEUDONYM_KEY_FILE})")
 
     def mapper_init(self):
-        key = self._read_file(PSEUDONYM_KEY_FILE) if self.options.pseudonymize or self.options.erasure_list else None
+        why = "pseudonymization is on" if self.options.pseudonymize else "the erasure list is on"
+        key = self._read_file(PSEUDONYM_KEY_FILE, why) if self.options.pseudonymize or self.options.erasure_list \
+            else None
         self.pseudonym_key = key if self.options.pseudonymize else None
         self.erasure_key = key
-        self.erased = set(self._read_file(ERASURE_LIST_FILE).split()) if self.options.erasure_list else set()
+        self.erased = set(self._read_file(ERASURE_LIST_FILE, "the erasure list is on").split()) \
+            if self.options.erasure_list else set()
         self.erased_handles: dict[str, bool] = {}
         self.source = None
         self.instance_domain = None
 
     @staticmethod
-    def _read_file(name: str) -> bytes:
+    def _read_file(name: str, why: str) -> bytes:
         try:
             with open(name, "rb") as shipped:
                 data = shipped.read()
         except OSError as error:
-            raise RuntimeError(f"curate: ./{name} cannot be read ({error.strerror}); ship it with --files PATH#{name}")
+            raise RuntimeError(f"curate: {why} but ./{name} cannot be read ({error.strerror}); ship it with "
+                               f"--files PATH#{name}")
         if not data:
             raise RuntimeError(f"curate: ./{name} is empty")
         return data
