@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import happybase  # noqa: E402
 
 from collection.standin import Federation  # noqa: E402
 from datalake.lake import hdfs_client  # noqa: E402
 from datalake.settings import Settings  # noqa: E402
+from hbase.inspect import drop_tables  # noqa: E402
 from tests.integration.airflow_harness import airflow_env, dags_test, migrate_db  # noqa: E402
 
 GOAL_SECONDS = 300.0
@@ -81,10 +81,7 @@ def main() -> int:
     finally:
         if not args.keep:
             hdfs_client(settings).delete(settings.root.rsplit("/", 1)[0], recursive=True)
-            connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=settings.table_prefix)
-            for name in connection.tables():
-                connection.delete_table(name, disable=True)
-            connection.close()
+            drop_tables(settings.hbase_host, settings.hbase_port, settings.table_prefix)
 
     rows = [(stage, f"{value:8.1f}") for stage, value in stages.items()]
     rows.append(("whole run (wall, incl. Airflow)", f"{wall:8.1f}"))

@@ -22,8 +22,8 @@ from datalake.settings import Settings
 
 TMP_PREFIX = "_tmp."
 __all__ = ["LakeError", "LakeLayout", "TMP_PREFIX", "delete_quietly", "exists", "hdfs_client", "layout",
-           "list_files", "list_names", "partition_name_day", "prepare_lake", "read_bytes", "read_json", "rename_over", "replace_directory",
-           "temp_sibling", "write_atomic"]
+           "list_files", "list_names", "partition_name_day", "prepare_lake", "read_bytes", "read_json", "rename_over",
+           "replace_directory", "temp_sibling", "write_atomic"]
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ Map: parse and validate each raw line, project it into the curated record
 (:func:`mapreduce.records.curated_record`), key it by ``uri``; a bad line is keyed apart with
 its quarantine reason. A status by a person of the erasure list (or a boost of theirs) is left
 out here, where records enter the curated zone, so that no analytic zone or HBase cell holds
-them even between a re-collection and the DAG's reapply_erasures task. Reduce: per uri, keep the winning copy (:func:`records.winner_rank`)
-unless a copy says the account opted out of indexing. Output: ``curated\\t<record>`` and
+them even between a re-collection and the DAG's reapply_erasures task. Reduce: per uri, keep the
+winning copy (:func:`records.winner_rank`) unless a copy says the account opted out of indexing. Output: ``curated\\t<record>`` and
 ``quarantine\\t<record>``, which ``datalake.mapreduce.KeyDirectoryOutputFormat`` writes into
 ``<output>/curated/`` and ``<output>/quarantine/`` (see mapreduce/pipeline.py).
 

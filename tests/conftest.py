@@ -56,10 +56,9 @@ def hbase_test_tables(settings):
     """Drops the session's tables at its end, over a connection of its own."""
     yield
     if not os.environ.get("DATALAKE_KEEP_TEST_DATA"):
-        connection = _hbase(settings)
-        for name in connection.tables():
-            connection.delete_table(name, disable=True)
-        connection.close()
+        from hbase.inspect import drop_tables
+
+        drop_tables(settings.hbase_host, settings.hbase_port, settings.table_prefix)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import happybase
 import pytest
 
 from collection.standin import Federation
+from hbase import inspect as hbase_inspect
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 DAY1, DAY2 = TODAY - dt.timedelta(days=2), TODAY - dt.timedelta(days=1)
@@ -53,12 +54,7 @@ def dump_tables(settings, prefix: str) -> dict:
 
 
 def drop_tables(settings, prefix: str) -> None:
-    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=prefix)
-    try:
-        for name in connection.tables():
-            connection.delete_table(name, disable=True)
-    finally:
-        connection.close()
+    hbase_inspect.drop_tables(settings.hbase_host, settings.hbase_port, prefix)
 
 
 def served(federation, domains, day, until=None) -> dict[str, list[bytes]]:

@@ -29,6 +29,7 @@ import pytest
 from collection.standin import Federation
 from collection.standin.server import token_digest
 from datalake.settings import token_connection_id
+from hbase.inspect import drop_tables
 from tests.conftest import RUN_ID
 from tests.integration import expected_metrics
 from tests.integration.airflow_harness import AirflowServer
@@ -95,10 +96,7 @@ def server(settings, lake, webhook, running, tmp_path_factory, hdfs_client):
     airflow.reports = reports
     yield airflow
     airflow.stop()
-    connection = happybase.Connection(settings.hbase_host, settings.hbase_port, table_prefix=lake["HBASE_TABLE_PREFIX"])
-    for name in connection.tables():
-        connection.delete_table(name, disable=True)
-    connection.close()
+    drop_tables(settings.hbase_host, settings.hbase_port, lake["HBASE_TABLE_PREFIX"])
     hdfs_client.delete(lake["DATALAKE_ROOT"], recursive=True)
 
 

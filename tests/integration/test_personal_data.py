@@ -39,7 +39,7 @@ from collection.standin import Federation
 from datalake.lake import LakeLayout, write_atomic
 from datalake.pseudonyms import erasure_digest
 from datalake.settings import REPO_ROOT, Secret
-from hbase.inspect import dump_tables
+from hbase.inspect import drop_tables, dump_tables
 from hbase.tables import ALL_TABLES
 from mapreduce import records
 from privacy.erasure import erase_handle
@@ -222,13 +222,7 @@ class Lake:
     def drop(self) -> None:
         if os.environ.get("DATALAKE_KEEP_TEST_DATA"):
             return
-        connection = happybase.Connection(self.settings.hbase_host, self.settings.hbase_port,
-                                          table_prefix=self.settings.table_prefix)
-        try:
-            for name in connection.tables():
-                connection.delete_table(name, disable=True)
-        finally:
-            connection.close()
+        drop_tables(self.settings.hbase_host, self.settings.hbase_port, self.settings.table_prefix)
         self.client.delete(self.root, recursive=True)
 
 
