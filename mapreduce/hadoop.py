@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shlex
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from mrjob.step import StepFailedException
 
 from datalake.errors import DatalakeError
 from datalake.settings import REPO_ROOT, Settings
+from mapreduce.causes import last_error_line, unanswered_service
 from mapreduce.scratch import private_dir, sweep_private_dirs
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
                 runner.run()
             except Exception as error:  # StepFailedException, or Hadoop not found, ...
                 raise MapReduceError(_failure_message(name, job_name, runner, options, log_path,
-                                                      error)) from error
+                                                      error, settings.hadoop_conf_dir)) from error
             counters = _merge_counters(runner.counters())
             job_id = _job_id(runner)
     finally:
@@ -296,33 +296,6 @@ def _prefer_local_filesystem(runner, hadoop_home: str) -> None:
         runner._fs = filesystem  # noqa: SLF001
 
 
-_PYTHON_ERROR = re.compile(r"^[A-Z]\w*(?:Error|Exception|Exit): .+")
-_JAVA_ERROR = re.compile(r"^(?:[a-z]\w*\.)+[A-Z]\w*(?:Error|Exception)(?:: .*)?$|.*class not found.*")
-
-
-def _last_error_line(log_path: Path) -> str:
-    """The cause of a failure as the job log shows it: the tasks' last Python exception, else the
-    last Java exception or streaming error."""
-    try:
-        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    texts = [line.split("mrjob.logs.step:", 1)[-1].strip() for line in lines]
-    hadoop_errors = [line.split("mrjob.logs.step:", 1)[-1].strip() for line in lines if " ERROR mrjob.logs.step:" in line]
-    for text in reversed(texts):
-        if _PYTHON_ERROR.match(text):
-            return " - cause: " + text[:500]
-    for text in reversed(texts):  # the root of a Java exception chain
-        if text.startswith("Caused by: "):
-            return " - cause: " + text[len("Caused by: "):][:500]
-    for text in reversed(texts):
-        if _JAVA_ERROR.match(text):
-            return " - cause: " + text[:500]
-    if hadoop_errors:
-        return " - cause: " + hadoop_errors[-1][:500]
-    return ""
-
-
 def _merge_counters(per_step: list[dict]) -> dict[str, dict[str, int]]:
     merged: dict[str, dict[str, int]] = {}
     for step in per_step or ():
@@ -342,7 +315,8 @@ def _job_id(runner) -> str | None:
     return _step_interpretation(runner).get("job_id")
 
 
-def _failure_message(name: str, job_name: str, runner, options: JobOptions, log_path: Path, error: Exception) -> str:
+def _failure_message(name: str, job_name: str, runner, options: JobOptions, log_path: Path, error: Exception,
+                     conf_dir: str = "") -> str:
     framework = options.framework
     step = _step_interpretation(runner) if runner is not None else {}
     job_id, application_id = step.get("job_id"), step.get("application_id")
@@ -361,7 +335,8 @@ def _failure_message(name: str, job_name: str, runner, options: JobOptions, log_
         if task_error:
             cause = " - cause: " + " | ".join(task_error.strip().splitlines()[-3:])
     if not cause:  # the local job runner prints the tasks' stderr into the job's own output
-        cause = _last_error_line(log_path)
+        cause = last_error_line(log_path)
+    cause += unanswered_service(log_path, conf_dir)
     what = str(error)
     if isinstance(error, StepFailedException):  # its text repeats the whole hadoop command line
         what = "the Hadoop Streaming step failed"

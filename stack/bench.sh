@@ -8,7 +8,7 @@ cd "$ROOT"
 . stack/env.sh
 python stack/stackctl.py start
 status=0
-for name in ${BENCH:-collector lateness busy mapreduce second_wave hbase_loader dag}; do
+for name in ${BENCH:-collector lateness busy mapreduce second_wave hbase_loader dag stages}; do
   script="bench/bench_$name.py"
   [ -f "$script" ] || { echo "error: no benchmark $script (choose from: $(ls bench/bench_*.py | sed 's/.*bench_//; s/\.py//' | tr '\n' ' '))" >&2; exit 2; }
   printf '\n===== %s =====\n' "$script"

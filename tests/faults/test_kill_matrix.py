@@ -19,28 +19,18 @@ import posixpath
 
 import pytest
 
-import hbase
-import mapreduce
 from datalake.lake import layout, write_atomic
 from datalake.settings import Secret
 from hbase.inspect import drop_tables
 from privacy.retention import apply_raw_retention
-from tests.faults.tools import (Watched, differences, hbase_dump, lake_listing, python_command,
-                                subprocess_env)
+from tests.faults.tools import (Watched, day_chain_code, differences, lake_and_hbase, lake_env, lake_listing,
+                                python_command, run_day_chain)
 from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
 
 KEY = "kill-matrix-key-5b0e"
 DAY = dt.date(2026, 8, 24)
 
-CHAIN = f"""
-import datetime as dt, logging
-import hbase, mapreduce
-from datalake.settings import Settings
-logging.basicConfig(level=logging.INFO)
-settings, days = Settings.from_env(), [dt.date.fromisoformat("{DAY.isoformat()}")]
-mapreduce.run(settings, days).raise_for_failures()
-hbase.run(settings, days).raise_for_failures()
-"""
+CHAIN = day_chain_code(DAY)
 
 #: (name, the log lines to wait for in turn; SIGKILL at the last): each a moment of the day's chain
 KILL_POINTS = [
@@ -59,25 +49,15 @@ def _lake(settings, name: str):
                                    pseudonymize=True, pseudonym_key=Secret(KEY))
 
 
-def _run_chain(settings) -> None:
-    mapreduce.run(settings, [DAY]).raise_for_failures()
-    hbase.run(settings, [DAY]).raise_for_failures()
-
-
-def _state(client, settings) -> tuple[dict, dict]:
-    return lake_listing(client, settings.root), hbase_dump(settings.hbase_host, settings.hbase_port,
-                                                           settings.table_prefix)
-
-
 @pytest.fixture(scope="module")
 def lakes(settings, hdfs_client):
     clean, faulted = _lake(settings, "clean"), _lake(settings, "fault")
     day = generate_day(DAY, 120, seed=24)
     for lake in (clean, faulted):
         write_day_to_hdfs(hdfs_client, layout(lake), day, parts_per_instance=2)
-    _run_chain(clean)
+    run_day_chain(clean, DAY)
     try:
-        yield clean, faulted, _state(hdfs_client, clean)
+        yield clean, faulted, lake_and_hbase(hdfs_client, clean)
     finally:
         for lake in (clean, faulted):
             drop_tables(lake.hbase_host, lake.hbase_port, lake.table_prefix)
@@ -88,10 +68,7 @@ def lakes(settings, hdfs_client):
 def test_a_kill_then_the_rerun_gives_the_clean_runs_lake_and_hbase(lakes, hdfs_client, point):
     clean, faulted, (clean_files, clean_cells) = lakes
     name, patterns = point
-    chain = Watched(python_command(CHAIN), env=subprocess_env(
-        DATALAKE_ROOT=faulted.root, HBASE_TABLE_PREFIX=faulted.table_prefix, DATALAKE_HDFS_USER=faulted.hdfs_user,
-        DATALAKE_WEBHDFS_URL=faulted.webhdfs_url, DATALAKE_MR_FRAMEWORK="local", DATALAKE_PSEUDONYMIZE="1",
-        DATALAKE_PSEUDONYM_KEY=KEY))
+    chain = Watched(python_command(CHAIN), env=lake_env(faulted))
     try:
         for pattern in patterns:
             chain.wait_for(pattern, timeout=600)
@@ -99,8 +76,8 @@ def test_a_kill_then_the_rerun_gives_the_clean_runs_lake_and_hbase(lakes, hdfs_c
         code = chain.kill()
     assert code == -9, f"the chain ended by itself (code {code}) before the kill {name}:\n{chain.output(30)}"
 
-    _run_chain(faulted)  # the retry
-    files, cells = _state(hdfs_client, faulted)
+    run_day_chain(faulted, DAY)  # the retry
+    files, cells = lake_and_hbase(hdfs_client, faulted)
     assert differences(clean_files, files) == [], f"lake after a kill {name} and the rerun"
     assert differences(clean_cells, cells) == [], f"HBase after a kill {name} and the rerun"
     assert len(clean_files) > 20 and sum(len(rows) for rows in clean_cells.values()) > 100
@@ -131,9 +108,7 @@ from privacy.retention import apply_raw_retention
 logging.basicConfig(level=logging.INFO)
 apply_raw_retention(Settings.from_env(), dt.date.fromisoformat("{TODAY.isoformat()}"))
 """
-        run = Watched(python_command(code), env=subprocess_env(
-            DATALAKE_ROOT=faulted.root, DATALAKE_RAW_RETENTION_DAYS="3", DATALAKE_HDFS_USER=faulted.hdfs_user,
-            DATALAKE_WEBHDFS_URL=faulted.webhdfs_url))
+        run = Watched(python_command(code), env=lake_env(faulted, DATALAKE_RAW_RETENTION_DAYS="3"))
         try:
             run.wait_for(r"retention: deleted .*instance=beta\.example", timeout=120)  # alpha's gone, beta's going
         finally:

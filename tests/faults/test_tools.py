@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import posixpath
 
-from tests.faults.tools import differences, hbase_dump, kill_when_log_shows, lake_listing, python_command
+from tests.faults.tools import Watched, differences, hbase_dump, kill_when_log_shows, lake_listing, python_command
 
 
 def test_the_lake_listing_leaves_scratch_and_temporary_names_out_and_ignores_write_times(settings, hdfs_client):
@@ -46,3 +46,17 @@ def test_a_subprocess_is_killed_when_its_output_shows_the_line():
         "import time\nfor n in range(100):\n    print('step', n, flush=True)\n    time.sleep(0.05)\n"), r"^step 5$")
     assert watched.process.returncode == -9
     assert watched.lines[-1] == "step 5" and "step 99" not in watched.output()
+
+
+def test_a_finished_subprocess_can_be_waited_for_and_killed_again():
+    watched = Watched(python_command("print('done', flush=True)"))
+    assert watched.wait(timeout=60) == 0 and watched.kill() == 0 and watched.wait(timeout=5) == 0
+    assert watched.output() == "done"
+
+
+def test_the_rename_tap_announces_each_rename_before_and_after():
+    code = ("_real_rename_over = lambda client, source, destination: print('renamed', source, destination)\n"
+            "_lake.rename_over(None, '/x/_tmp.a', '/x/a')\n")
+    watched = Watched(python_command(code, tap_renames=True))
+    assert watched.wait(timeout=60) == 0
+    assert watched.lines == ["RENAME 1 before /x/a", "renamed /x/_tmp.a /x/a", "RENAME 1 after /x/a"]

@@ -11,7 +11,9 @@ pipeline retry, and compares the two outcomes whole:
   returning once it answers;
 * :class:`Watched` and :func:`kill_when_log_shows`: a subprocess whose output is followed line by
   line, so that a fault is injected at the moment its log shows a given line (SIGKILL of its
-  whole process group, like an OOM kill or a lost node, or a service restart).
+  whole process group, like an OOM kill or a lost node, or a service restart);
+  ``python_command(code, tap_renames=True)`` adds a line before and after every rename of a file
+  into place, for kills in the middle of an atomic write.
 
 The helpers know nothing of any one stage: a test says what to run and when to strike.
 """
@@ -101,6 +103,12 @@ def hbase_dump(host: str, port: int, table_prefix: str) -> dict[str, dict[bytes,
         connection.close()
 
 
+def lake_and_hbase(client, settings) -> tuple[dict, dict]:
+    """(:func:`lake_listing` of the lake root, :func:`hbase_dump` of the table prefix) of ``settings``."""
+    return lake_listing(client, settings.root), hbase_dump(settings.hbase_host, settings.hbase_port,
+                                                           settings.table_prefix)
+
+
 def differences(clean: dict, faulted: dict, limit: int = 20) -> list[str]:
     """What differs between two listings or dumps, readable in an assertion message."""
     found = []
@@ -180,6 +188,7 @@ class Watched:
                                         errors="replace", env=self.env, cwd=self.cwd or REPO_ROOT,
                                         start_new_session=True)
         self._queue: queue.Queue = queue.Queue()
+        self._drained = False
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
@@ -198,6 +207,7 @@ class Watched:
             except queue.Empty:
                 raise AssertionError(f"no line matching {pattern!r} within {timeout:.0f}s:\n{self.output(40)}")
             if line is None:
+                self._drained = True
                 self.process.wait()
                 raise AssertionError(f"the process ended (code {self.process.returncode}) before a line matching "
                                      f"{pattern!r}:\n{self.output(40)}")
@@ -214,8 +224,9 @@ class Watched:
     def wait(self, timeout: float = 900.0) -> int:
         """Let it finish, keeping its output; its exit code."""
         self.process.wait(timeout=timeout)
-        while (line := self._queue.get()) is not None:
+        while not self._drained and (line := self._queue.get()) is not None:
             self.lines.append(line)
+        self._drained = True  # the end of its output was read: a second wait or kill does not wait for it again
         return self.process.returncode
 
     def output(self, last: int | None = None) -> str:
@@ -232,9 +243,30 @@ def kill_when_log_shows(command: list[str], pattern: str, *, env: dict | None = 
     return watched
 
 
-def python_command(code: str) -> list[str]:
-    """``python -c code`` with this interpreter (the venv), for a stage driven in a subprocess."""
-    return [sys.executable, "-c", code]
+#: Prepended to a subprocess's code by ``python_command(..., tap_renames=True)``: every HDFS rename
+#: of a file into place (``datalake.lake.rename_over``, which every atomic write of the lake ends
+#: with) prints ``RENAME <n> before <destination>`` with the temporary file written, and ``RENAME
+#: <n> after <destination>`` once it is in place, each followed by a short pause, so that a kill
+#: at either line lands exactly there: a file written but not renamed, or renamed and nothing after.
+RENAME_TAP = """
+import time as _time
+import datalake.lake as _lake
+_real_rename_over, _renames = _lake.rename_over, [0]
+def _tapped_rename_over(client, source, destination):
+    _renames[0] += 1
+    print(f"RENAME {_renames[0]} before {destination}", flush=True)
+    _time.sleep(0.3)
+    _real_rename_over(client, source, destination)
+    print(f"RENAME {_renames[0]} after {destination}", flush=True)
+    _time.sleep(0.3)
+_lake.rename_over = _tapped_rename_over
+"""
+
+
+def python_command(code: str, *, tap_renames: bool = False) -> list[str]:
+    """``python -c code`` with this interpreter (the venv), for a stage driven in a subprocess;
+    ``tap_renames``: with :data:`RENAME_TAP` first."""
+    return [sys.executable, "-c", (RENAME_TAP if tap_renames else "") + code]
 
 
 def subprocess_env(**overrides: str) -> dict:
@@ -243,3 +275,40 @@ def subprocess_env(**overrides: str) -> dict:
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.update(overrides)
     return env
+
+
+def lake_env(settings, **overrides: str) -> dict:
+    """:func:`subprocess_env` pointing a stage's subprocess at the lake, tables, framework and
+    pseudonymization of ``settings`` (a lake of the test's own), plus ``overrides``."""
+    key = settings.pseudonym_key.reveal()
+    return subprocess_env(
+        DATALAKE_ROOT=settings.root, HBASE_TABLE_PREFIX=settings.table_prefix, DATALAKE_HDFS_USER=settings.hdfs_user,
+        DATALAKE_WEBHDFS_URL=settings.webhdfs_url, DATALAKE_MR_FRAMEWORK=settings.mr_framework,
+        DATALAKE_PSEUDONYMIZE="1" if settings.pseudonymize else "0", **({"DATALAKE_PSEUDONYM_KEY": key} if key else {}),
+        **overrides)
+
+
+# ---------------------------------------------------------------------------------------------
+# The day's chain after collection, as the DAG runs it
+
+def day_chain_code(day) -> str:
+    """Code for :func:`python_command`: the MapReduce stage and the HBase load of ``day``, each
+    raising what failed, configured from the environment (:func:`lake_env`)."""
+    return f"""
+import datetime as dt, logging
+import hbase, mapreduce
+from datalake.settings import Settings
+logging.basicConfig(level=logging.INFO)
+settings, days = Settings.from_env(), [dt.date.fromisoformat("{day.isoformat()}")]
+mapreduce.run(settings, days).raise_for_failures()
+hbase.run(settings, days).raise_for_failures()
+"""
+
+
+def run_day_chain(settings, day) -> None:
+    """:func:`day_chain_code` in this process (a clean run, or the retry after a fault)."""
+    import hbase
+    import mapreduce
+
+    mapreduce.run(settings, [day]).raise_for_failures()
+    hbase.run(settings, [day]).raise_for_failures()

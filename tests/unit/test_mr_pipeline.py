@@ -8,7 +8,8 @@ import pytest
 
 from datalake.settings import Settings
 from mapreduce.__main__ import main
-from mapreduce.hadoop import MapReduceError, _last_error_line
+from mapreduce.causes import last_error_line, service_at, unanswered_service
+from mapreduce.hadoop import MapReduceError
 from mapreduce.pipeline import METRICS, run_day
 from mapreduce.report import DayReport, JobReport
 
@@ -65,7 +66,26 @@ def test_failure_cause_is_the_task_error_else_the_root_java_cause(tmp_path):
     log.write_text("x INFO mrjob.logs.step:   java.lang.Exception: outer\n"
                    "Caused by: java.lang.OutOfMemoryError: Java heap space\n"
                    "x ERROR mrjob.logs.step:   Job not successful!\n")
-    assert _last_error_line(log) == " - cause: java.lang.OutOfMemoryError: Java heap space"
+    assert last_error_line(log) == " - cause: java.lang.OutOfMemoryError: Java heap space"
     log.write_text(log.read_text() + "ValueError: a task failed\n")
-    assert _last_error_line(log) == " - cause: ValueError: a task failed"
-    assert _last_error_line(tmp_path / "missing.log") == ""
+    assert last_error_line(log) == " - cause: ValueError: a task failed"
+    assert last_error_line(tmp_path / "missing.log") == ""
+
+
+def test_a_call_that_found_no_one_names_the_service_configured_at_its_port(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "core-site.xml").write_text("<configuration><property><name>fs.defaultFS</name>"
+                                        "<value>hdfs://nn.example:9000</value></property></configuration>")
+    log = tmp_path / "job.log"
+    log.write_text("java.net.ConnectException: Call From vm/127.0.0.1 to nn.example:9000 failed on connection "
+                   "exception: java.net.ConnectException: Connection refused; For more details see: ...\n"
+                   "Caused by: java.net.ConnectException: Connection refused\n")
+    assert last_error_line(log) == " - cause: java.net.ConnectException: Connection refused"
+    said = unanswered_service(log, str(conf))
+    assert said.startswith(" - nothing answered at nn.example:9000, the HDFS NameNode (fs.defaultFS): check")
+    assert service_at("8032", str(conf)) == "the YARN ResourceManager (yarn.resourcemanager.address)"  # the default
+    assert service_at("8020", str(conf)) is None  # the NameNode is configured elsewhere
+    assert ", a Hadoop service: " in unanswered_service(log, str(tmp_path / "no-conf"))  # 9000 is no default
+    log.write_text("Caused by: java.net.ConnectException: Connection refused\n")
+    assert unanswered_service(log, str(conf)) == ""
