@@ -22,9 +22,11 @@ from pathlib import Path
 from mrjob.step import StepFailedException
 
 from datalake.errors import DatalakeError
+from datalake.lake import hdfs_client
 from datalake.settings import REPO_ROOT, Settings
 from mapreduce.causes import last_error_line, unanswered_service
 from mapreduce.scratch import private_dir, sweep_private_dirs
+from mapreduce.webhdfs_fs import WebHdfsFilesystem
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +240,7 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
     runner = None
     try:
         with job.make_runner() as runner:
-            _prefer_local_filesystem(runner, options.hadoop_home)
+            _prefer_local_filesystem(runner, options.hadoop_home, settings)
             try:
                 runner.run()
             except Exception as error:  # StepFailedException, or Hadoop not found, ...
@@ -273,10 +275,11 @@ def _hadoop_bin(home: str) -> str:
 _HADOOP_VERSIONS: dict[str, str] = {}
 
 
-def _prefer_local_filesystem(runner, hadoop_home: str) -> None:
+def _prefer_local_filesystem(runner, hadoop_home: str, settings: Settings) -> None:
     """mrjob hands ``file://`` paths to ``hadoop fs`` (a JVM per mkdir/put, ~1 s each) before its
     local filesystem; with the local job runner every scratch path is ``file://``. Put the local
-    filesystem first: HDFS paths still go to Hadoop. And ask ``hadoop version`` (a JVM) once per
+    filesystem first, then WebHDFS for HDFS paths (mapreduce/webhdfs_fs.py: the uploads of a job
+    on YARN), then Hadoop for what WebHDFS leaves. And ask ``hadoop version`` (a JVM) once per
     process, not once per job."""
     if getattr(runner, "_fs", "missing") is None:
         from mrjob.fs.composite import CompositeFilesystem
@@ -292,6 +295,7 @@ def _prefer_local_filesystem(runner, hadoop_home: str) -> None:
             _HADOOP_VERSIONS[version_key] = hadoop.get_hadoop_version()
         filesystem = CompositeFilesystem()
         filesystem.add_fs("local", LocalFilesystem())
+        filesystem.add_fs("webhdfs", WebHdfsFilesystem(hdfs_client(settings), hadoop))
         filesystem.add_fs("hadoop", hadoop)
         runner._fs = filesystem  # noqa: SLF001
 

@@ -173,9 +173,17 @@ def namenode_ready(http: str) -> Probe:
     return probe
 
 
-def datanode_ready(namenode_http: str, name: str | None = None) -> Probe:
-    """Ready when the NameNode counts this DataNode (``name``; None: any) live, out of safe mode."""
+def datanode_ready(namenode_http: str, name: str | None = None, own_http: str | None = None) -> Probe:
+    """Ready when the DataNode itself (its web server ``own_http``, when given) says it talks to its
+    NameNode, and the NameNode counts it (``name``; None: any) live, out of safe mode. The NameNode
+    alone is not enough after a restart: it lists a DataNode that just died as live until it is
+    stale."""
     def probe():
+        if own_http is not None:
+            info = jmx_bean(own_http, "Hadoop:service=DataNode,name=DataNodeInfo")
+            actors = json.loads(info.get("BPServiceActorInfo") or "[]")
+            if not actors or any(actor.get("ActorState") != "RUNNING" for actor in actors):
+                return "the DataNode has not registered with its NameNode yet"
         live = live_datanodes(namenode_http)
         if name is None and not live:
             return "no live DataNode registered yet"
@@ -814,7 +822,7 @@ STACK = Profile(
         hadoop_service("namenode", "HDFS NameNode", "namenode", NAMENODE_CLASS, [8020, 9870],
                        namenode_ready("127.0.0.1:9870"), prepare=format_namenode_once),
         hadoop_service("datanode", "HDFS DataNode", "datanode", DATANODE_CLASS, [9866, 9864, 9867],
-                       datanode_ready("127.0.0.1:9870")),
+                       datanode_ready("127.0.0.1:9870", own_http="127.0.0.1:9864")),
         hadoop_service("resourcemanager", "YARN ResourceManager", "resourcemanager", RESOURCEMANAGER_CLASS,
                        [8088, 8032, 8030, 8031, 8033], resourcemanager_ready("127.0.0.1:8088")),
         hadoop_service("nodemanager", "YARN NodeManager", "nodemanager", NODEMANAGER_CLASS, [8042, 8041, 8040, 13562],
@@ -1005,7 +1013,8 @@ def _cluster_service(node: Node) -> Service:
                               namenode_ready(nn.address("http")), prepare=format_namenode_once, **where)
     if node.role == "datanode":
         return hadoop_service(node.name, f"DataNode {node.name} ({node.host})", "datanode", DATANODE_CLASS, ports,
-                              datanode_ready(nn.address("http"), node.address("data")), **where)
+                              datanode_ready(nn.address("http"), node.address("data"), node.address("http")),
+                              **where)
     if node.role == "resourcemanager":
         return hadoop_service(node.name, f"ResourceManager {node.name} ({node.host})", "resourcemanager",
                               RESOURCEMANAGER_CLASS, ports, resourcemanager_ready(rm.address("http")), **where)

@@ -112,13 +112,7 @@ def test_a_collection_killed_mid_write_then_rerun_holds_what_a_clean_one_does(cl
     name, patterns = point
     lake = _lake(settings, f"fault{KILL_POINTS.index(point)}")
     try:
-        run = _collect(lake, url, tap=True)
-        try:
-            for pattern in patterns:
-                run.wait_for(pattern, timeout=300)
-        finally:
-            code = run.kill()
-        assert code == -9, f"the collection ended by itself (code {code}) before the kill {name}:\n{run.output(30)}"
+        _collect(lake, url, tap=True).kill_after(patterns, f"with {name}", timeout=300)
         rerun = _collect(lake, url)
         assert rerun.wait() == 0, rerun.output(30)
         files, statuses = _state(hdfs_client, lake.root)

@@ -85,13 +85,7 @@ def test_an_erasure_killed_then_rerun_gives_the_clean_erasures_lake_and_hbase(la
     handle = authors[KILL_POINTS.index(point)]  # a person of their own for each kill: each strikes a first erasure
     erase_handle(clean, handle)
 
-    erasure = Watched(python_command(ERASE, tap_renames=tap) + [handle], env=lake_env(faulted))
-    try:
-        for pattern in patterns:
-            erasure.wait_for(pattern, timeout=600)
-    finally:
-        code = erasure.kill()
-    assert code == -9, f"the erasure ended by itself (code {code}) before the kill with {name}:\n{erasure.output(30)}"
+    Watched(python_command(ERASE, tap_renames=tap) + [handle], env=lake_env(faulted)).kill_after(patterns, f"with {name}")
 
     report = erase_handle(faulted, handle)  # the operator's rerun
     assert not [warning for warning in report.warnings if "HBase still" in warning], report.warnings

@@ -1,10 +1,10 @@
 """SIGKILL at the boundaries and in the middle of the tasks of a day, then the rerun: the lake and
 HBase are exactly those of a run without the fault.
 
-One day of generated raw statuses is written into two lakes. The clean lake runs the MapReduce
-stage and the HBase load once. The faulted lake runs the same chain in a subprocess that is
-SIGKILLed (its whole process group: the Hadoop JVMs die with it) at a moment its log shows, then
-the chain again in this process, as Airflow's retry would; after each kill and rerun, every file
+The suite's generated day (tests/faults/conftest.py ``chain_day``, whose clean run of the
+MapReduce stage and the HBase load is computed once) is written into a lake of this module's own.
+There the same chain runs in a subprocess that is SIGKILLed (its whole process group: the Hadoop
+JVMs die with it) at a moment its log shows, then the chain again in this process, as Airflow's retry would; after each kill and rerun, every file
 of the lake outside scratch (size and SHA-256, JSON time fields aside) and every HBase cell are
 compared with the clean run's. The kills follow each other on the faulted lake, so the later ones
 strike a rerun of a day that is already complete, the earlier ones a first run.
@@ -19,18 +19,12 @@ import posixpath
 
 import pytest
 
-from datalake.lake import layout, write_atomic
-from datalake.settings import Secret
-from hbase.inspect import drop_tables
+from datalake.lake import write_atomic
 from privacy.retention import apply_raw_retention
-from tests.faults.tools import (Watched, day_chain_code, differences, lake_and_hbase, lake_env, lake_listing,
-                                python_command, run_day_chain)
-from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
+from tests.faults.tools import (CHAIN_DAY, Watched, day_chain_code, differences, lake_and_hbase, lake_env,
+                                lake_listing, python_command, run_day_chain)
 
-KEY = "kill-matrix-key-5b0e"
-DAY = dt.date(2026, 8, 24)
-
-CHAIN = day_chain_code(DAY)
+CHAIN = day_chain_code(CHAIN_DAY)
 
 #: (name, the log lines to wait for in turn; SIGKILL at the last): each a moment of the day's chain
 KILL_POINTS = [
@@ -43,40 +37,18 @@ KILL_POINTS = [
 ]
 
 
-def _lake(settings, name: str):
-    return settings.with_overrides(root=posixpath.join(settings.root, "faults", f"matrix-{name}"),
-                                   table_prefix=f"{settings.table_prefix}mx{name}", mr_framework="local",
-                                   pseudonymize=True, pseudonym_key=Secret(KEY))
-
-
 @pytest.fixture(scope="module")
-def lakes(settings, hdfs_client):
-    clean, faulted = _lake(settings, "clean"), _lake(settings, "fault")
-    day = generate_day(DAY, 120, seed=24)
-    for lake in (clean, faulted):
-        write_day_to_hdfs(hdfs_client, layout(lake), day, parts_per_instance=2)
-    run_day_chain(clean, DAY)
-    try:
-        yield clean, faulted, lake_and_hbase(hdfs_client, clean)
-    finally:
-        for lake in (clean, faulted):
-            drop_tables(lake.hbase_host, lake.hbase_port, lake.table_prefix)
-            hdfs_client.delete(lake.root, recursive=True)
+def faulted(chain_day):
+    return chain_day.lake("matrix-fault")
 
 
 @pytest.mark.parametrize("point", KILL_POINTS, ids=[name for name, _ in KILL_POINTS])
-def test_a_kill_then_the_rerun_gives_the_clean_runs_lake_and_hbase(lakes, hdfs_client, point):
-    clean, faulted, (clean_files, clean_cells) = lakes
+def test_a_kill_then_the_rerun_gives_the_clean_runs_lake_and_hbase(chain_day, faulted, hdfs_client, point):
+    clean_files, clean_cells = chain_day.clean
     name, patterns = point
-    chain = Watched(python_command(CHAIN), env=lake_env(faulted))
-    try:
-        for pattern in patterns:
-            chain.wait_for(pattern, timeout=600)
-    finally:
-        code = chain.kill()
-    assert code == -9, f"the chain ended by itself (code {code}) before the kill {name}:\n{chain.output(30)}"
+    Watched(python_command(CHAIN), env=lake_env(faulted)).kill_after(patterns, name)
 
-    run_day_chain(faulted, DAY)  # the retry
+    run_day_chain(faulted, CHAIN_DAY)  # the retry
     files, cells = lake_and_hbase(hdfs_client, faulted)
     assert differences(clean_files, files) == [], f"lake after a kill {name} and the rerun"
     assert differences(clean_cells, cells) == [], f"HBase after a kill {name} and the rerun"

@@ -2,7 +2,8 @@
 stack) restarted in the middle of a day's run: the run completes or fails with a message naming
 the service, and its retry gives exactly the lake and HBase of a run without the fault.
 
-The chain (the MapReduce stage, then the HBase load) runs in a subprocess; at a moment its log
+The chain (the MapReduce stage, then the HBase load) of the suite's generated day
+(tests/faults/conftest.py ``chain_day``) runs in a subprocess; at a moment its log
 shows, the service is stopped and started again through stack/stackctl.py while the chain goes
 on. Each restart strikes a run of the day in the faulted lake (the first a first run, the later
 ones a rerun of a complete day); after the chain ends, as it may, the retry runs in this process,
@@ -15,20 +16,10 @@ These tests restart the stack's shared services: run them when no other test ses
 """
 from __future__ import annotations
 
-import datetime as dt
-import posixpath
-
 import pytest
 
-from datalake.lake import layout
-from datalake.settings import Secret
-from hbase.inspect import drop_tables
-from tests.faults.tools import (Watched, day_chain_code, differences, lake_and_hbase, lake_env, python_command,
-                                restart_service, run_day_chain, start_service)
-from tests.fixtures.mapreduce.rawday import generate_day, write_day_to_hdfs
-
-KEY = "restarts-key-90d2"
-DAY = dt.date(2026, 8, 27)
+from tests.faults.tools import (CHAIN_DAY, Watched, day_chain_code, differences, lake_and_hbase, lake_env,
+                                python_command, restart_service, run_day_chain, start_service)
 
 #: (service, what a failure's message names, services to wait for after its restart, moment to strike)
 RESTARTS = [
@@ -38,32 +29,17 @@ RESTARTS = [
 ]
 
 
-def _lake(settings, name: str):
-    return settings.with_overrides(root=posixpath.join(settings.root, "faults", f"restart-{name}"),
-                                   table_prefix=f"{settings.table_prefix}rs{name}", mr_framework="local",
-                                   pseudonymize=True, pseudonym_key=Secret(KEY))
-
-
 @pytest.fixture(scope="module")
-def lakes(settings, hdfs_client):
-    clean, faulted = _lake(settings, "clean"), _lake(settings, "fault")
-    day = generate_day(DAY, 120, seed=27)
-    for lake in (clean, faulted):
-        write_day_to_hdfs(hdfs_client, layout(lake), day, parts_per_instance=2)
-    run_day_chain(clean, DAY)
-    try:
-        yield clean, faulted, lake_and_hbase(hdfs_client, clean)
-    finally:
-        for lake in (clean, faulted):
-            drop_tables(lake.hbase_host, lake.hbase_port, lake.table_prefix)
-            hdfs_client.delete(lake.root, recursive=True)
+def faulted(chain_day):
+    return chain_day.lake("restart-fault")
 
 
 @pytest.mark.parametrize("restart", RESTARTS, ids=[service for service, *_ in RESTARTS])
-def test_a_service_restarted_mid_run_then_the_retry_gives_the_clean_runs_lake_and_hbase(lakes, hdfs_client, restart):
-    clean, faulted, (clean_files, clean_cells) = lakes
+def test_a_service_restarted_mid_run_then_the_retry_gives_the_clean_runs_lake_and_hbase(chain_day, faulted, hdfs_client,
+                                                                                         restart):
+    clean_files, clean_cells = chain_day.clean
     service, names, dependants, patterns = restart
-    chain = Watched(python_command(day_chain_code(DAY)), env=lake_env(faulted))
+    chain = Watched(python_command(day_chain_code(CHAIN_DAY)), env=lake_env(faulted))
     try:
         for pattern in patterns:
             struck_at = chain.wait_for(pattern, timeout=600)
@@ -80,7 +56,7 @@ def test_a_service_restarted_mid_run_then_the_retry_gives_the_clean_runs_lake_an
         assert any(name in error for name in names), \
             f"the run failed after a {service} restart without naming it:\n{chain.output(30)}"
 
-    run_day_chain(faulted, DAY)  # the retry
+    run_day_chain(faulted, CHAIN_DAY)  # the retry
     files, cells = lake_and_hbase(hdfs_client, faulted)
     assert differences(clean_files, files) == [], f"lake after a {service} restart and the retry"
     assert differences(clean_cells, cells) == [], f"HBase after a {service} restart and the retry"

@@ -20,6 +20,7 @@ The helpers know nothing of any one stage: a test says what to run and when to s
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import importlib.util
 import json
@@ -35,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from datalake.settings import REPO_ROOT
+from datalake.settings import REPO_ROOT, Secret
 
 SCRATCH_NAMES = ("_work",)
 TEMP_PREFIX = "_tmp."
@@ -215,6 +216,16 @@ class Watched:
             if wanted.search(line):
                 return line
 
+    def kill_after(self, patterns: list[str], what: str, timeout: float = 600.0) -> None:
+        """Wait for a line matching each of ``patterns`` in turn, then SIGKILL (also when one does
+        not come); AssertionError naming ``what`` (the moment) if the process ended by itself first."""
+        try:
+            for pattern in patterns:
+                self.wait_for(pattern, timeout)
+        finally:
+            code = self.kill()
+        assert code == -signal.SIGKILL, f"it ended by itself (code {code}) before the kill {what}:\n{self.output(30)}"
+
     def kill(self) -> int:
         """SIGKILL to the whole process group (the JVMs a stage started die with it); its exit code."""
         with contextlib.suppress(ProcessLookupError):
@@ -290,6 +301,19 @@ def lake_env(settings, **overrides: str) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # The day's chain after collection, as the DAG runs it
+
+#: the day of tests/faults/conftest.py's ``chain_day``, and the key its lakes pseudonymize with
+CHAIN_DAY = dt.date(2026, 8, 24)
+KEY = "kill-matrix-key-5b0e"
+
+
+def fault_lake(settings, name: str):
+    """Settings of a lake and table prefix of the test's own (``name``), the local job runner,
+    pseudonymized with the suite's key."""
+    return settings.with_overrides(root=posixpath.join(settings.root, "faults", name),
+                                   table_prefix=f"{settings.table_prefix}f{name.replace('-', '')}", mr_framework="local",
+                                   pseudonymize=True, pseudonym_key=Secret(KEY))
+
 
 def day_chain_code(day) -> str:
     """Code for :func:`python_command`: the MapReduce stage and the HBase load of ``day``, each

@@ -89,3 +89,12 @@ def test_a_call_that_found_no_one_names_the_service_configured_at_its_port(tmp_p
     assert ", a Hadoop service: " in unanswered_service(log, str(tmp_path / "no-conf"))  # 9000 is no default
     log.write_text("Caused by: java.net.ConnectException: Connection refused\n")
     assert unanswered_service(log, str(conf)) == ""
+
+
+def test_a_day_small_enough_for_uber_mode_curates_with_one_reducer_on_yarn_only():
+    from mapreduce.pipeline import UBER_MAX_BYTES, UBER_MAX_MAPS, curate_reducers
+
+    assert curate_reducers("yarn", 2, raw_parts=3, raw_bytes=600_000) == 1
+    assert curate_reducers("yarn", 2, raw_parts=UBER_MAX_MAPS + 1, raw_bytes=600_000) == 2
+    assert curate_reducers("yarn", 4, raw_parts=3, raw_bytes=UBER_MAX_BYTES + 1) == 4
+    assert curate_reducers("local", 2, raw_parts=3, raw_bytes=600_000) == 2
