@@ -2,8 +2,9 @@
 
 * :func:`last_error_line`: the tasks' last Python exception, else the root of the last Java
   exception chain, else the last streaming error.
-* :func:`unanswered_service`: when the job could not reach a Hadoop service (Hadoop's "Call From
-  <host> to <host:port> failed on connection exception"), which service listens at that address
+* :func:`unanswered_service`: when the job lost a Hadoop service (Hadoop's "Call From <host> to
+  <host:port> failed on connection exception", or on a socket exception when it went away in
+  the middle of a call), which service listens at that address
   in the job's Hadoop configuration: the HDFS NameNode of ``fs.defaultFS``, the YARN
   ResourceManager, the JobHistory server. A bare "Connection refused" names no one.
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 _PYTHON_ERROR = re.compile(r"^[A-Z]\w*(?:Error|Exception|Exit): .+")
 _JAVA_ERROR = re.compile(r"^(?:[a-z]\w*\.)+[A-Z]\w*(?:Error|Exception)(?:: .*)?$|.*class not found.*")
-_UNANSWERED_CALL = re.compile(r"Call From \S+ to ([\w.\-]+):(\d+) failed on connection exception")
+_FAILED_CALL = re.compile(r"Call From \S+ to ([\w.\-]+):(\d+) failed on (connection|socket|local) exception")
 
 #: (file, property, what listens there, Hadoop's default port): the services a job calls
 SERVICES = (
@@ -73,13 +74,13 @@ def service_at(port: str, conf_dir: str) -> str | None:
 
 
 def unanswered_service(log_path: Path, conf_dir: str) -> str:
-    """`` - nothing answered at <host:port>, <service>: ...`` when the log shows a call that found
-    no one listening, or ''."""
+    """`` - the call to <host:port>, <service>, failed (...)`` when the log shows a call to a
+    service that was not there or went away, or ''."""
     for line in reversed(_read_lines(log_path)):
-        match = _UNANSWERED_CALL.search(line)
+        match = _FAILED_CALL.search(line)
         if match:
-            host, port = match.groups()
+            host, port, kind = match.groups()
             service = service_at(port, conf_dir) or "a Hadoop service"
-            return (f" - nothing answered at {host}:{port}, {service}: check that it runs, then rerun the day "
-                    "(the job starts again from its input)")
+            return (f" - the call to {host}:{port}, {service}, failed ({kind} exception): check that it runs, then "
+                    "rerun the day (the job starts again from its input)")
     return ""

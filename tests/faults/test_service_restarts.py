@@ -23,8 +23,8 @@ from tests.faults.tools import (CHAIN_DAY, Watched, day_chain_code, differences,
 
 #: (service, what a failure's message names, services to wait for after its restart, moment to strike)
 RESTARTS = [
-    ("namenode", ("NameNode",), ["datanode"], [r"Running job: job_local"]),
-    ("datanode", ("DataNode",), [], [r"parquet \d{4}-\d\d-\d\d: \d+ rows", r"Running job: job_local"]),
+    ("namenode", ("NameNode", "HDFS"), ["datanode"], [r"Running job: job_local"]),
+    ("datanode", ("DataNode", "HDFS"), [], [r"parquet \d{4}-\d\d-\d\d: \d+ rows", r"Running job: job_local"]),
     ("hbase", ("HBase",), ["thrift"], [r"\w+ / day \d{4}-\d\d-\d\d: [\d,]+ cells in"]),
 ]
 

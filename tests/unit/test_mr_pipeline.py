@@ -83,10 +83,14 @@ def test_a_call_that_found_no_one_names_the_service_configured_at_its_port(tmp_p
                    "Caused by: java.net.ConnectException: Connection refused\n")
     assert last_error_line(log) == " - cause: java.net.ConnectException: Connection refused"
     said = unanswered_service(log, str(conf))
-    assert said.startswith(" - nothing answered at nn.example:9000, the HDFS NameNode (fs.defaultFS): check")
+    assert said.startswith(" - the call to nn.example:9000, the HDFS NameNode (fs.defaultFS), failed (connection "
+                           "exception): check")
     assert service_at("8032", str(conf)) == "the YARN ResourceManager (yarn.resourcemanager.address)"  # the default
     assert service_at("8020", str(conf)) is None  # the NameNode is configured elsewhere
-    assert ", a Hadoop service: " in unanswered_service(log, str(tmp_path / "no-conf"))  # 9000 is no default
+    assert ", a Hadoop service, " in unanswered_service(log, str(tmp_path / "no-conf"))  # 9000 is no default
+    log.write_text("Caused by: java.net.SocketException: Call From vm/127.0.0.1 to nn.example:9000 failed on socket "
+                   "exception: java.net.SocketException: Connection reset; For more details see: ...\n")
+    assert "(fs.defaultFS), failed (socket exception)" in unanswered_service(log, str(conf))
     log.write_text("Caused by: java.net.ConnectException: Connection refused\n")
     assert unanswered_service(log, str(conf)) == ""
 
