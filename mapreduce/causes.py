@@ -52,7 +52,8 @@ def last_error_line(log_path: Path) -> str:
     return ""
 
 
-def _configured(conf_dir: str, file: str, name: str) -> str | None:
+def hadoop_property(conf_dir: str, file: str, name: str) -> str | None:
+    """The value of property ``name`` in ``conf_dir``/``file`` (e.g. mapred-site.xml), or None."""
     try:
         root = ET.parse(Path(conf_dir) / file).getroot()
     except (OSError, ET.ParseError):
@@ -66,7 +67,7 @@ def _configured(conf_dir: str, file: str, name: str) -> str | None:
 def service_at(port: str, conf_dir: str) -> str | None:
     """Which service of the Hadoop configuration in ``conf_dir`` listens on ``port``, or None."""
     for file, name, service, default_port in SERVICES:
-        value = _configured(conf_dir, file, name) if conf_dir else None
+        value = hadoop_property(conf_dir, file, name) if conf_dir else None
         configured_port = value.rstrip("/").rsplit(":", 1)[-1] if value and ":" in value.split("//")[-1] else None
         if port == (configured_port or default_port):
             return f"{service} ({name})"

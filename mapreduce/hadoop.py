@@ -15,7 +15,6 @@ import tempfile
 import threading
 import time
 import zipfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from mrjob.step import StepFailedException
 from datalake.errors import DatalakeError
 from datalake.lake import hdfs_client
 from datalake.settings import REPO_ROOT, Settings
-from mapreduce.causes import last_error_line, unanswered_service
+from mapreduce.causes import hadoop_property, last_error_line, unanswered_service
 from mapreduce.scratch import private_dir, sweep_private_dirs
 from mapreduce.webhdfs_fs import WebHdfsFilesystem
 
@@ -39,14 +38,7 @@ def configured_framework(settings: Settings) -> str:
     """``local`` or ``yarn``: DATALAKE_MR_FRAMEWORK, else what mapred-site.xml says."""
     if settings.mr_framework:
         return settings.mr_framework
-    try:
-        root = ET.parse(Path(settings.hadoop_conf_dir) / "mapred-site.xml").getroot()
-    except (OSError, ET.ParseError):
-        return "local"
-    for prop in root.iter("property"):
-        if prop.findtext("name") == "mapreduce.framework.name":
-            return (prop.findtext("value") or "local").strip()
-    return "local"
+    return hadoop_property(settings.hadoop_conf_dir, "mapred-site.xml", "mapreduce.framework.name") or "local"
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
         raise MapReduceError(f"unknown metric(s) {', '.join(unknown)}; the metrics are {', '.join(METRICS)}",
                              permanent=True)
     framework = job_options(settings).framework
-    tuning = {"curate_reducers": curate_reducers, "configured_curate_reducers": settings.mr_curate_reducers,
+    tuning = {"curate_reducers": curate_reducers,
               "metric_reducers": metric_reducers or settings.mr_metric_reducers, "jobconf": dict(jobconf or {})}
     lake, client = layout(settings), hdfs_client(settings)
     prepare_lake(client, lake, settings.hdfs_user)
@@ -147,7 +147,7 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
         reducers = tuning["curate_reducers"]
         if reducers is None:
             sizes = [client.content(partition) for partition in partitions] if report.framework == "yarn" else []
-            reducers = curate_reducers(report.framework, tuning["configured_curate_reducers"],
+            reducers = curate_reducers(report.framework, settings.mr_curate_reducers,
                                        sum(size["fileCount"] for size in sizes) // 2,  # a part and its id index
                                        sum(size["length"] for size in sizes))
         with _curate_files(settings, client, lake, report.framework) as extra:

@@ -64,9 +64,10 @@ class WebHdfsFilesystem(Filesystem):
         return self._io(f"status {path_glob}", self._client.status, self._path(path_glob), strict=False) is not None
 
     def du(self, path_glob):
-        if _is_glob(path_glob) or not self.exists(path_glob):
-            return self._fallback.du(path_glob) if _is_glob(path_glob) else 0
-        return self._io(f"du {path_glob}", self._client.content, self._path(path_glob))["length"]
+        if _is_glob(path_glob):
+            return self._fallback.du(path_glob)
+        summary = self._io(f"du {path_glob}", self._client.content, self._path(path_glob), strict=False)
+        return summary["length"] if summary else 0
 
     def ls(self, path_glob):
         return self._fallback.ls(path_glob)
