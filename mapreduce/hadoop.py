@@ -41,6 +41,13 @@ def configured_framework(settings: Settings) -> str:
     return hadoop_property(settings.hadoop_conf_dir, "mapred-site.xml", "mapreduce.framework.name") or "local"
 
 
+def uber_mode(settings: Settings) -> bool:
+    """Whether mapred-site.xml lets a small job run inside its ApplicationMaster (Hadoop's default:
+    no; the single-node stack: yes; the multi-node cluster: no, its tasks spread over the nodes)."""
+    value = hadoop_property(settings.hadoop_conf_dir, "mapred-site.xml", "mapreduce.job.ubertask.enable")
+    return (value or "false").lower() == "true"
+
+
 @dataclass(frozen=True)
 class JobOptions:
     """Command-line options for an mrjob job on the ``hadoop`` runner."""

@@ -31,7 +31,7 @@ from datalake.lake import (LakeError, delete_quietly, exists, hdfs_client, layou
                            prepare_lake, replace_directory)
 from datalake.settings import Settings
 from mapreduce import parquet
-from mapreduce.hadoop import JobRun, MapReduceError, job_options, run_job
+from mapreduce.hadoop import JobRun, MapReduceError, job_options, run_job, uber_mode
 from mapreduce.report import DayReport, JobReport, MapReduceReport
 from mapreduce.scratch import owner_alive, owner_tag, private_dir, sweep_private_dirs
 from mapreduce.mr_curate import CURATED, ERASURE_LIST_FILE, PSEUDONYM_KEY_FILE, QUARANTINE, MRCurate
@@ -121,11 +121,12 @@ def raw_partitions(client, lake, day: dt.date) -> list[str]:
 UBER_MAX_MAPS, UBER_MAX_BYTES = 9, 128 << 20
 
 
-def curate_reducers(framework: str, configured: int, raw_parts: int, raw_bytes: int) -> int:
-    """The curate job's reducers: one for a day small enough to run in uber mode on YARN, else
-    ``configured`` (DATALAKE_MR_CURATE_REDUCERS). The reducers only share the work: the curated
-    records, and every aggregate computed from them, are the same for any number."""
-    if framework == "yarn" and raw_parts <= UBER_MAX_MAPS and raw_bytes <= UBER_MAX_BYTES:
+def curate_reducers(uber: bool, configured: int, raw_parts: int, raw_bytes: int) -> int:
+    """The curate job's reducers: one for a day small enough to run in uber mode when the Hadoop
+    configuration enables it on YARN (``uber``: hadoop.uber_mode), else ``configured``
+    (DATALAKE_MR_CURATE_REDUCERS). The reducers only share the work: the curated records, and
+    every aggregate computed from them, are the same for any number."""
+    if uber and raw_parts <= UBER_MAX_MAPS and raw_bytes <= UBER_MAX_BYTES:
         return 1
     return configured
 
@@ -146,8 +147,9 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
                  ", ".join(posixpath.basename(posixpath.dirname(path)) for path in partitions))
         reducers = tuning["curate_reducers"]
         if reducers is None:
-            sizes = [client.content(partition) for partition in partitions] if report.framework == "yarn" else []
-            reducers = curate_reducers(report.framework, settings.mr_curate_reducers,
+            uber = report.framework == "yarn" and uber_mode(settings)
+            sizes = [client.content(partition) for partition in partitions] if uber else []
+            reducers = curate_reducers(uber, settings.mr_curate_reducers,
                                        sum(size["fileCount"] for size in sizes) // 2,  # a part and its id index
                                        sum(size["length"] for size in sizes))
         with _curate_files(settings, client, lake, report.framework) as extra:

@@ -26,6 +26,9 @@ unset _datalake_root
 # web UI on 127.0.0.1:8080, simple auth manager with an `admin` user whose password Airflow
 # generates into $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated.
 export AIRFLOW__CORE__DAGS_FOLDER="$DATALAKE_HOME/dags"
+# SQLite waits up to 60 s for a lock, not pysqlite's 5: a CLI (`airflow backfill create`) writing
+# while the scheduler and the DAG processor write gave "database is locked" on a busy machine
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db?timeout=60}"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
 export AIRFLOW__API__HOST=127.0.0.1

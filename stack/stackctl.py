@@ -947,6 +947,10 @@ def cluster_overrides(node: Node | None) -> dict[str, dict[str, str | None]]:
             "mapreduce.jobhistory.admin.address": jhs.address("admin"), "mapreduce.jobhistory.bind-host": jhs.host,
             # on two shared cores a slow task is the machine, not the node: a second attempt only adds load
             "mapreduce.map.speculative": "false", "mapreduce.reduce.speculative": "false",
+            # Hadoop's default, as on a real cluster: a job's tasks get containers of their own, spread
+            # over the NodeManagers. The single-node stack runs small jobs in uber mode (inside the
+            # ApplicationMaster); here that put a day's two jobs, tasks and all, on one NodeManager.
+            "mapreduce.job.ubertask.enable": "false",
         },
         # one container per NodeManager heartbeat, so that a job's containers spread over the nodes
         "capacity-scheduler.xml": {"yarn.scheduler.capacity.per-node-heartbeat.multiple-assignments-enabled": "false"},

@@ -95,10 +95,27 @@ def test_a_call_that_found_no_one_names_the_service_configured_at_its_port(tmp_p
     assert unanswered_service(log, str(conf)) == ""
 
 
-def test_a_day_small_enough_for_uber_mode_curates_with_one_reducer_on_yarn_only():
+def test_a_day_small_enough_for_uber_mode_curates_with_one_reducer_where_uber_mode_is_on():
     from mapreduce.pipeline import UBER_MAX_BYTES, UBER_MAX_MAPS, curate_reducers
 
-    assert curate_reducers("yarn", 2, raw_parts=3, raw_bytes=600_000) == 1
-    assert curate_reducers("yarn", 2, raw_parts=UBER_MAX_MAPS + 1, raw_bytes=600_000) == 2
-    assert curate_reducers("yarn", 4, raw_parts=3, raw_bytes=UBER_MAX_BYTES + 1) == 4
-    assert curate_reducers("local", 2, raw_parts=3, raw_bytes=600_000) == 2
+    assert curate_reducers(True, 2, raw_parts=3, raw_bytes=600_000) == 1
+    assert curate_reducers(True, 2, raw_parts=UBER_MAX_MAPS + 1, raw_bytes=600_000) == 2
+    assert curate_reducers(True, 4, raw_parts=3, raw_bytes=UBER_MAX_BYTES + 1) == 4
+    # the local framework, or YARN whose configuration keeps uber mode off (the cluster)
+    assert curate_reducers(False, 2, raw_parts=3, raw_bytes=600_000) == 2
+
+
+def test_uber_mode_is_what_mapred_site_says_and_off_without_it(tmp_path):
+    from mapreduce.hadoop import uber_mode
+
+    def site(value: str | None) -> Settings:
+        conf = tmp_path / str(value)
+        conf.mkdir()
+        prop = f"<property><name>mapreduce.job.ubertask.enable</name><value>{value}</value></property>" if value else ""
+        (conf / "mapred-site.xml").write_text(f"<configuration>{prop}</configuration>")
+        return Settings(hadoop_conf_dir=str(conf))
+
+    assert uber_mode(site("true")) is True
+    assert uber_mode(site("false")) is False
+    assert uber_mode(site(None)) is False  # Hadoop's default
+    assert uber_mode(Settings(hadoop_conf_dir=str(tmp_path / "missing"))) is False
