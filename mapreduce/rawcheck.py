@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import posixpath
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -118,6 +119,12 @@ def quarantine_lines(part_path: str, damage: str, size: int, content: bytes) -> 
     return lines, len(recovered)
 
 
+#: a read that fails before its first byte is tried this often, pausing READ_PAUSE s times the
+#: attempt: after a NameNode restart a DataNode's first call through its old connection to the
+#: NameNode fails (EOFException, as the NameNode restart test saw in a retry), and the next works
+READ_ATTEMPTS, READ_PAUSE = 3, 2.0
+
+
 def _read(client, path: str, on_data: Callable[[bytes], None] | None = None) -> tuple[str | None, int]:
     size = 0
 
@@ -128,10 +135,18 @@ def _read(client, path: str, on_data: Callable[[bytes], None] | None = None) -> 
                 size += len(chunk)
                 yield chunk
 
-    try:
-        return gzip_damage(chunks(), on_data), size
-    except HdfsError as error:
-        raise LakeError(f"reading the raw part {path} to check it failed: {error}") from error
+    attempt = 1
+    while True:
+        try:
+            return gzip_damage(chunks(), on_data), size
+        except HdfsError as error:
+            if size or attempt == READ_ATTEMPTS:  # a read cut in the middle is not tried again
+                raise LakeError(f"reading the raw part {path} to check it failed: {error}") from error
+            first_line = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+            log.warning("reading the raw part %s failed before its first byte (%s): trying again in %.0f s",
+                        path, first_line, READ_PAUSE * attempt)
+            time.sleep(READ_PAUSE * attempt)
+            attempt += 1
 
 
 def check_part(client, lake: LakeLayout, day: dt.date, path: str) -> DamagedPart | None:

@@ -1,12 +1,14 @@
 """The gzip check of raw parts before curate (mapreduce/rawcheck.py), on bytes built here."""
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import random
 import zlib
 
 import pytest
+from hdfs import HdfsError
 
 from mapreduce.rawcheck import gzip_damage, quarantine_file_name, quarantine_lines
 
@@ -91,3 +93,44 @@ def test_the_quarantine_file_of_a_damaged_part():
         {"reason": "corrupt_gzip", "source": path, "line": '{"id": "11"}'},
         {"reason": "corrupt_gzip", "source": path, "line": '{"id": "1'},
     ]
+
+
+class _FlakyClient:
+    """client.read that fails ``failures`` times before its first byte (or, ``mid_read``, after it)."""
+
+    def __init__(self, data: bytes, failures: int, mid_read: bool = False):
+        self.data, self.failures, self.mid_read, self.calls = data, failures, mid_read, 0
+
+    @contextlib.contextmanager
+    def read(self, path, chunk_size):
+        self.calls += 1
+        failing = self.calls <= self.failures
+
+        def chunks():
+            if failing and not self.mid_read:
+                raise HdfsError("java.io.EOFException: End of File Exception between local host and localhost:8020")
+            yield self.data[:10]
+            if failing:
+                raise HdfsError("Connection reset by peer")
+            yield self.data[10:]
+        yield chunks()
+
+
+def test_a_read_failing_before_its_first_byte_is_tried_again_not_one_cut_in_the_middle(monkeypatch):
+    from mapreduce import rawcheck
+
+    monkeypatch.setattr(rawcheck, "READ_PAUSE", 0.0)
+    part = gzip.compress(b'{"id": "1"}\n' * 50)
+    flaky = _FlakyClient(part, failures=rawcheck.READ_ATTEMPTS - 1)
+    assert rawcheck._read(flaky, "/raw/part.gz") == (None, len(part))
+    assert flaky.calls == rawcheck.READ_ATTEMPTS
+
+    dead = _FlakyClient(part, failures=rawcheck.READ_ATTEMPTS)
+    with pytest.raises(rawcheck.LakeError, match="reading the raw part /raw/part.gz to check it failed"):
+        rawcheck._read(dead, "/raw/part.gz")
+    assert dead.calls == rawcheck.READ_ATTEMPTS
+
+    cut = _FlakyClient(part, failures=1, mid_read=True)  # data arrived: the caller's on_data saw it
+    with pytest.raises(rawcheck.LakeError, match="Connection reset"):
+        rawcheck._read(cut, "/raw/part.gz")
+    assert cut.calls == 1
