@@ -259,9 +259,19 @@ def test_every_load_emits_asset_events_and_the_analysis_dag_renders_a_report(ser
 def test_a_backfill_of_two_days_through_the_cli_completes(running, server):
     before = {run["dag_run_id"] for run in server.dag_runs()}
     # a backfill names the intervals by their start (a scheduled run's logical date), both ends included
-    result = server.run_cli("backfill", "create", "--dag-id", "mastodon_datalake", "--from-date", D1.isoformat(),
-                            "--to-date", D2.isoformat(), "--reprocess-behavior", "completed",
-                            "--max-active-runs", "1")
+    # On SQLite Airflow's backfill creation can meet a write of the scheduler and fail at once with
+    # "database is locked" (its savepoints per run; apache/airflow#66726, #68699: "not supported on
+    # SQLite under concurrent access"), as it did in CI: the CLI rolls back (no run is left) and an
+    # operator runs it again, as README says. Anything else, or a third lock, fails the test.
+    for attempt in range(1, 4):
+        result = server.run_cli("backfill", "create", "--dag-id", "mastodon_datalake", "--from-date", D1.isoformat(),
+                                "--to-date", D2.isoformat(), "--reprocess-behavior", "completed",
+                                "--max-active-runs", "1")
+        if result.returncode == 0 or "database is locked" not in result.stdout + result.stderr or attempt == 3:
+            break
+        left = [run["dag_run_id"] for run in server.dag_runs() if run["dag_run_id"] not in before]
+        assert left == [], f"a backfill that failed on a locked database left runs behind: {left}"
+        print(f"backfill create, attempt {attempt}: database is locked; again")
     assert result.returncode == 0, result.stdout + result.stderr
     deadline = dt.datetime.now() + dt.timedelta(minutes=20)
     while dt.datetime.now() < deadline:
