@@ -165,7 +165,7 @@ SHIPPED_GROUND = ("__init__.py", "pseudonyms.py")
 def require_libjar(libjar: str) -> str:
     if not Path(libjar).is_file():
         raise MapReduceError(
-            f"{libjar} is missing: it holds the curate job's output format (stack/java); "
+            f"{libjar} is missing: it holds the curate job's input and output formats (stack/java); "
             "run `make setup` (or ./stack/setup.sh) to build it", permanent=True)
     return libjar
 
@@ -217,7 +217,7 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
         "--cleanup-on-failure", "TMP",   # never leave shipped files (the pseudonym key) behind
         "--output-dir", hdfs_uri(output_dir),
     ]
-    if (getattr(job_class, "HADOOP_OUTPUT_FORMAT", None) or "").startswith(PROJECT_CLASS_PREFIX):
+    if uses_project_classes(job_class, extra_args):
         args += ["--libjars", require_libjar(options.libjar)]
     if reducers is not None:
         args += ["-D", f"mapreduce.job.reduces={reducers}"]
@@ -254,6 +254,14 @@ def run_job(job_class, settings: Settings, *, name: str, job_name: str, inputs: 
     return JobRun(name=name, job_name=job_name, output_dir=output_dir,
                   wall_seconds=time.monotonic() - started, counters=counters, job_id=job_id,
                   log_file=str(log_path))
+
+
+def uses_project_classes(job_class, extra_args=()) -> bool:
+    """The job, with these arguments, reads or writes through a class of stack/java (its input
+    format may depend on an option, e.g. curate's ``--combine-input``)."""
+    job = job_class(args=list(extra_args))
+    return any((name or "").startswith(PROJECT_CLASS_PREFIX)
+               for name in (job.hadoop_input_format(), job.hadoop_output_format()))
 
 
 def _mkdir(path: Path) -> Path:

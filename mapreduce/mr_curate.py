@@ -9,6 +9,12 @@ winning copy (:func:`records.winner_rank`) unless a copy says the account opted 
 ``quarantine\\t<record>``, which ``datalake.mapreduce.KeyDirectoryOutputFormat`` writes into
 ``<output>/curated/`` and ``<output>/quarantine/`` (see mapreduce/pipeline.py).
 
+Input: by default Hadoop's text input (one map task per raw part; the part's path, whose
+``instance=`` directory names the instance, from ``mapreduce.map.input.file``). With
+``--combine-input 1`` (what the pipeline passes) ``datalake.mapreduce.PathLineCombineInputFormat``
+packs many parts into one map task and hands each line over as ``<path>\t<line>``: the same
+records, far fewer tasks on a day of many small parts.
+
 No combiner: copies of one uri come from different instances, so from different files and map
 tasks; a combiner would sort every map output twice to drop almost nothing.
 
@@ -36,6 +42,8 @@ PSEUDONYM_KEY_FILE = "pseudonym.key"
 #: the erasure list's digests, one per line (shipped with --files, with the key that made them)
 ERASURE_LIST_FILE = "erasure.list"
 CURATED, QUARANTINE = "curated", "quarantine"
+#: the input format of ``--combine-input 1`` (stack/java): lines of many files, keyed by their path
+COMBINE_INPUT_FORMAT = "datalake.mapreduce.PathLineCombineInputFormat"
 _NOINDEX = "noindex"
 
 
@@ -55,6 +63,13 @@ class MRCurate(LakeJob):
             "--erasure-list", type=int, choices=(0, 1), default=0,
             help=f"1: leave out the statuses of the people whose erasure digests ./{ERASURE_LIST_FILE} lists "
                  f"(one per line; the key that made them in ./{PSEUDONYM_KEY_FILE})")
+        self.add_passthru_arg(
+            "--combine-input", type=int, choices=(0, 1), default=0,
+            help=f"1: read the raw parts with {COMBINE_INPUT_FORMAT} (many parts per map task, each "
+                 "line given as <path>\\t<line>); 0: one map task per part, the path from the job configuration")
+
+    def hadoop_input_format(self):
+        return COMBINE_INPUT_FORMAT if self.options.combine_input else None
 
     def mapper_init(self):
         why = "pseudonymization is on" if self.options.pseudonymize else "the erasure list is on"
@@ -96,7 +111,11 @@ class MRCurate(LakeJob):
         return False
 
     def mapper(self, _, line: bytes):
-        source = jobconf_from_env("mapreduce.map.input.file")
+        if self.options.combine_input:  # a path never holds a tab: the first one ends it
+            path, _, line = line.partition(b"\t")
+            source = path.decode("utf-8", "replace")
+        else:
+            source = jobconf_from_env("mapreduce.map.input.file")
         if source != self.source:
             self.source, self.instance_domain = source, records.instance_from_path(source)
         self.count("raw_lines")

@@ -58,7 +58,8 @@ def run_day(settings: Settings, day: dt.date, metrics: list[str] | None = None, 
                              permanent=True)
     framework = job_options(settings).framework
     tuning = {"curate_reducers": curate_reducers,
-              "metric_reducers": metric_reducers or settings.mr_metric_reducers, "jobconf": dict(jobconf or {})}
+              "metric_reducers": metric_reducers or settings.mr_metric_reducers, "jobconf": dict(jobconf or {}),
+              "uber": framework == "yarn" and uber_mode(settings)}
     lake, client = layout(settings), hdfs_client(settings)
     prepare_lake(client, lake, settings.hdfs_user)
     report = DayReport(day=day, framework=framework)
@@ -115,20 +116,34 @@ def raw_partitions(client, lake, day: dt.date) -> list[str]:
     return partitions
 
 
-#: On YARN a job of at most this many map tasks (raw parts: gzip is not split), one reducer and
-#: this much input runs inside its ApplicationMaster (uber mode, mapreduce.job.ubertask.* in
-#: stack/conf/hadoop/mapred-site.xml): no container to wait for per task, ~20 s less on this machine.
-UBER_MAX_MAPS, UBER_MAX_BYTES = 9, 128 << 20
+#: curate reads the raw parts with datalake.mapreduce.PathLineCombineInputFormat: whole parts
+#: packed into map tasks of at most this many (compressed) bytes, so that a day of many small
+#: gzip parts (a collector flush each) starts a few map tasks, not one per part, and a big day
+#: several of even size (a 100k-status day is ~75 MB: 5 map tasks) that run side by side (the
+#: local runner: 2 at a time; 64 MiB split one such day 20,050 / 174,616 lines).
+CURATE_SPLIT_BYTES = 16 << 20
+#: Hadoop runs a job inside its ApplicationMaster (uber mode, when mapred-site.xml enables it) if
+#: it has at most 9 maps, 1 reducer and a block (128 MiB) of input: no container to wait for.
+UBER_MAX_BYTES = 128 << 20
+_SPLIT_MAX = "mapreduce.input.fileinputformat.split.maxsize"
 
 
-def curate_reducers(uber: bool, configured: int, raw_parts: int, raw_bytes: int) -> int:
-    """The curate job's reducers: one for a day small enough to run in uber mode when the Hadoop
-    configuration enables it on YARN (``uber``: hadoop.uber_mode), else ``configured``
-    (DATALAKE_MR_CURATE_REDUCERS). The reducers only share the work: the curated records, and
-    every aggregate computed from them, are the same for any number."""
-    if uber and raw_parts <= UBER_MAX_MAPS and raw_bytes <= UBER_MAX_BYTES:
-        return 1
-    return configured
+def uber_day(uber: bool, input_bytes: int, max_bytes: int = UBER_MAX_BYTES) -> bool:
+    """A job over ``input_bytes`` is to run in uber mode (one reducer; ``uber``: YARN with uber mode
+    enabled, hadoop.uber_mode). The number of reducers and maps only shares the work: the curated
+    records and every aggregate are the same for any number."""
+    return uber and input_bytes <= max_bytes
+
+
+def curate_plan(uber: bool, configured: int, raw_bytes: int) -> tuple[int, int]:
+    """The curate job's (reducers, split bytes). Where uber mode is on, a day of at most
+    UBER_MAX_BYTES gets one reducer and one split, so that it runs inside its ApplicationMaster,
+    one task after the other: on two cores that beat map tasks side by side in containers
+    (bench/bench_stages.py, 100k on YARN: curate 73 s in uber mode, 80 s in five containers). Else
+    ``configured`` reducers (DATALAKE_MR_CURATE_REDUCERS) and splits of CURATE_SPLIT_BYTES."""
+    if uber_day(uber, raw_bytes):
+        return 1, UBER_MAX_BYTES
+    return configured, CURATE_SPLIT_BYTES
 
 
 def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tuning: dict) -> JobReport:
@@ -145,16 +160,16 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
     else:
         log.info("curate %s: %d raw partition(s): %s", day, len(partitions),
                  ", ".join(posixpath.basename(posixpath.dirname(path)) for path in partitions))
-        reducers = tuning["curate_reducers"]
-        if reducers is None:
-            uber = report.framework == "yarn" and uber_mode(settings)
-            sizes = [client.content(partition) for partition in partitions] if uber else []
-            reducers = curate_reducers(uber, settings.mr_curate_reducers,
-                                       sum(size["fileCount"] for size in sizes) // 2,  # a part and its id index
-                                       sum(size["length"] for size in sizes))
+        uber = tuning["uber"]
+        raw_bytes = sum(client.content(partition)["length"] for partition in partitions) if uber else 0
+        reducers, split_bytes = curate_plan(uber, settings.mr_curate_reducers, raw_bytes)
+        if tuning["curate_reducers"] is not None:
+            reducers, split_bytes = tuning["curate_reducers"], CURATE_SPLIT_BYTES
+        jobconf = {_SPLIT_MAX: str(split_bytes), **tuning["jobconf"]}
         with _curate_files(settings, client, lake, report.framework) as extra:
             run = _run(job, MRCurate, settings, day=day, inputs=[lake.raw_day_glob(day)], output=output,
-                       log_dir=log_dir, extra_args=extra, reducers=reducers, jobconf=tuning["jobconf"])
+                       log_dir=log_dir, extra_args=["--combine-input", "1", *extra], reducers=reducers,
+                       jobconf=jobconf)
         if run is None:
             return job
     _move_into_zone(client, posixpath.join(output, CURATED), curated_zone)
@@ -196,9 +211,12 @@ def _metrics(settings, client, lake, day, work, log_dir, chosen: list[str], has_
     else:
         log.info("metrics %s: running %s", day, ", ".join(chosen))
         together = JobReport(name="metrics", status="succeeded", output=output)
+        jobconf = dict(tuning["jobconf"])
+        if tuning["metric_reducers"] == 1 and uber_day(tuning["uber"], client.content(lake.curated(day))["length"]):
+            jobconf.setdefault("mapreduce.job.maps", "1")  # one split per curated file, not two
         run = _run(together, MRMetrics, settings, day=day, inputs=[lake.curated(day)], output=output,
                    log_dir=log_dir, extra_args=["--metrics", ",".join(chosen)], reducers=tuning["metric_reducers"],
-                   jobconf=tuning["jobconf"])
+                   jobconf=jobconf)
         framework = together.counters.get("Map-Reduce Framework", {})
         for job in jobs:
             job.status, job.error, job.log_file = together.status, together.error, together.log_file

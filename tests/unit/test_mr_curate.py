@@ -130,6 +130,35 @@ def test_curate_dedupes_projects_and_quarantines(raw_dir):
                                      + counters["duplicate_copies"] + counters["noindex_copies"])
 
 
+def test_combined_input_keyed_by_path_curates_as_one_task_per_part(raw_dir, tmp_path):
+    """--combine-input 1 reads what PathLineCombineInputFormat hands the mapper: every line of
+    several parts in one task, each as <path>\\t<line>. Same records, quarantine sources and
+    counters as one task per part, whose path comes from the job configuration."""
+    combined = tmp_path / "combined.txt"
+    lines = []
+    for instance in ("alpha.example", "beta.example"):
+        part = raw_dir / f"instance={instance}" / "dt=2026-11-18" / "part-1-9.jsonl"
+        lines += [_sources(raw_dir, instance).encode() + b"\t" + raw for raw in part.read_bytes().splitlines()]
+    combined.write_bytes(b"\n".join(lines) + b"\n")
+    job = MRCurate(args=["-r", "inline", "--no-conf", "--pseudonymize", "0", "--combine-input", "1", str(combined)])
+    assert job.hadoop_input_format() == "datalake.mapreduce.PathLineCombineInputFormat"
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        output = {"curated": [], "quarantine": []}
+        for directory, record in job.parse_output(job_runner.cat_output()):
+            output[directory].append(record)
+        counters = job_runner.counters()[0]["datalake"]
+    one_per_part, counters_per_part = run_curate(raw_dir, "--pseudonymize", "0")
+    by_uri = lambda record: record["uri"]  # noqa: E731
+    assert sorted(output["curated"], key=by_uri) == sorted(one_per_part["curated"], key=by_uri) == EXPECTED_CURATED
+    by_reason = lambda record: record["reason"]  # noqa: E731
+    assert sorted(output["quarantine"], key=by_reason) == sorted(one_per_part["quarantine"], key=by_reason)
+    assert {record["source"] for record in output["quarantine"]} == {
+        _sources(raw_dir, "alpha.example"), _sources(raw_dir, "beta.example")}
+    assert counters == counters_per_part
+    assert MRCurate(args=["--pseudonymize", "0"]).hadoop_input_format() is None
+
+
 def test_curate_pseudonymizes_with_the_key_shipped_as_a_file(raw_dir, tmp_path):
     key_file = tmp_path / "key"
     key_file.write_bytes(b"test-key")

@@ -95,14 +95,17 @@ def test_a_call_that_found_no_one_names_the_service_configured_at_its_port(tmp_p
     assert unanswered_service(log, str(conf)) == ""
 
 
-def test_a_day_small_enough_for_uber_mode_curates_with_one_reducer_where_uber_mode_is_on():
-    from mapreduce.pipeline import UBER_MAX_BYTES, UBER_MAX_MAPS, curate_reducers
+def test_a_day_small_enough_for_uber_mode_curates_with_one_reducer_and_one_split_where_uber_mode_is_on():
+    from mapreduce.pipeline import CURATE_SPLIT_BYTES, UBER_MAX_BYTES, curate_plan, uber_day
 
-    assert curate_reducers(True, 2, raw_parts=3, raw_bytes=600_000) == 1
-    assert curate_reducers(True, 2, raw_parts=UBER_MAX_MAPS + 1, raw_bytes=600_000) == 2
-    assert curate_reducers(True, 4, raw_parts=3, raw_bytes=UBER_MAX_BYTES + 1) == 4
+    assert curate_plan(True, 2, raw_bytes=600_000) == (1, UBER_MAX_BYTES)
+    assert curate_plan(True, 2, raw_bytes=UBER_MAX_BYTES) == (1, UBER_MAX_BYTES)
+    # too big for uber mode: the configured reducers, and map tasks of CURATE_SPLIT_BYTES side by side
+    assert curate_plan(True, 4, raw_bytes=UBER_MAX_BYTES + 1) == (4, CURATE_SPLIT_BYTES)
     # the local framework, or YARN whose configuration keeps uber mode off (the cluster)
-    assert curate_reducers(False, 2, raw_parts=3, raw_bytes=600_000) == 2
+    assert curate_plan(False, 2, raw_bytes=600_000) == (2, CURATE_SPLIT_BYTES)
+    assert uber_day(True, UBER_MAX_BYTES) and not uber_day(False, 0) and not uber_day(True, UBER_MAX_BYTES + 1)
+    assert not uber_day(True, 11, max_bytes=10)
 
 
 def test_uber_mode_is_what_mapred_site_says_and_off_without_it(tmp_path):
