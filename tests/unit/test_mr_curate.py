@@ -65,8 +65,9 @@ def raw_dir(tmp_path_factory):
     return root
 
 
-def run_curate(raw_dir, *args, runner="inline"):
-    inputs = [str(raw_dir / "instance=alpha.example" / "dt=2026-11-18"), str(raw_dir / "instance=beta.example" / "dt=2026-11-18")]
+def run_curate(raw_dir, *args, runner="inline", inputs=None):
+    inputs = inputs or [str(raw_dir / "instance=alpha.example" / "dt=2026-11-18"),
+                        str(raw_dir / "instance=beta.example" / "dt=2026-11-18")]
     extra = ["--py-files", package_zip(raw_dir / "py-files")] if runner == "local" else []
     job = MRCurate(args=["-r", runner, "--no-conf", *extra, *args, *inputs])
     with job.make_runner() as job_runner:
@@ -140,14 +141,8 @@ def test_combined_input_keyed_by_path_curates_as_one_task_per_part(raw_dir, tmp_
         part = raw_dir / f"instance={instance}" / "dt=2026-11-18" / "part-1-9.jsonl"
         lines += [_sources(raw_dir, instance).encode() + b"\t" + raw for raw in part.read_bytes().splitlines()]
     combined.write_bytes(b"\n".join(lines) + b"\n")
-    job = MRCurate(args=["-r", "inline", "--no-conf", "--pseudonymize", "0", "--combine-input", "1", str(combined)])
-    assert job.hadoop_input_format() == "datalake.mapreduce.PathLineCombineInputFormat"
-    with job.make_runner() as job_runner:
-        job_runner.run()
-        output = {"curated": [], "quarantine": []}
-        for directory, record in job.parse_output(job_runner.cat_output()):
-            output[directory].append(record)
-        counters = job_runner.counters()[0]["datalake"]
+    output, counters = run_curate(raw_dir, "--pseudonymize", "0", "--combine-input", "1", inputs=[str(combined)])
+    assert MRCurate(args=["--combine-input", "1"]).hadoop_input_format() == "datalake.mapreduce.PathLineCombineInputFormat"
     one_per_part, counters_per_part = run_curate(raw_dir, "--pseudonymize", "0")
     by_uri = lambda record: record["uri"]  # noqa: E731
     assert sorted(output["curated"], key=by_uri) == sorted(one_per_part["curated"], key=by_uri) == EXPECTED_CURATED
