@@ -12,11 +12,12 @@ winning copy (:func:`records.winner_rank`) unless a copy says the account opted 
 Input: by default Hadoop's text input (one map task per raw part; the part's path, whose
 ``instance=`` directory names the instance, from ``mapreduce.map.input.file``). With
 ``--combine-input 1`` (what the pipeline passes) ``datalake.mapreduce.PathLineCombineInputFormat``
-packs many parts into one map task and hands each line over as ``<path>\t<line>``: the same
+packs many parts into one map task and hands each line over as ``<path>\\t<line>``: the same
 records, far fewer tasks on a day of many small parts.
 
-No combiner: copies of one uri come from different instances, so from different files and map
-tasks; a combiner would sort every map output twice to drop almost nothing.
+No combiner: copies of one uri come from different instances, so from different files, and a
+combined split holds a share of the day's files in no particular order; a combiner would sort
+every map output twice to drop few copies.
 
 Counters (group ``datalake``): ``raw_lines``, ``quarantined`` and one per quarantine reason,
 ``noindex_lines``, ``erased_lines`` (map), and in the reduce ``curated_statuses``, ``duplicate_copies``,
