@@ -165,7 +165,7 @@ def day_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--statuses", type=int, default=200_000, help="unique statuses of the day (default 200000)")
     parser.add_argument("--instances", type=int, default=3, choices=range(1, 6), help="instances collected (default 3)")
     parser.add_argument("--copies", type=float, default=2.0, help="raw lines per status on average (default 2.0)")
-    parser.add_argument("--parts", type=int, default=4, help="gz parts per instance (default 4; curate packs parts into map tasks of up to 64 MiB)")
+    parser.add_argument("--parts", type=int, default=4, help="gz parts per instance (default 4; curate packs them into map tasks: mapreduce.pipeline.curate_plan)")
     parser.add_argument("--framework", choices=("local", "yarn"), default="local", help="Hadoop framework (default local)")
 
 

@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import collection  # noqa: E402
 import hbase  # noqa: E402
 import mapreduce  # noqa: E402
-from collection.collector import RunOptions  # noqa: E402
+from collection.collector import RunOptions, day_start  # noqa: E402
 from collection.snowflake import first_id_at  # noqa: E402
 from collection.standin import Federation  # noqa: E402
 from datalake.lake import hdfs_client  # noqa: E402
@@ -294,8 +294,7 @@ def render_day(urls, day: dt.date) -> None:
     with requests.Session() as session:
         for url in urls:
             for offset in range(3):
-                first = first_id_at(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
-                                    + dt.timedelta(days=offset))
+                first = first_id_at(day_start(day + dt.timedelta(days=offset)))
                 session.get(f"{url}/api/v1/timelines/public", params={"min_id": first - 1, "limit": 1},
                             timeout=900).raise_for_status()
     print(f"  (the stand-in rendered the day in {time.monotonic() - began:.1f} s, before the clock)", flush=True)

@@ -128,11 +128,11 @@ UBER_MAX_BYTES = 128 << 20
 _SPLIT_MAX = "mapreduce.input.fileinputformat.split.maxsize"
 
 
-def uber_day(uber: bool, input_bytes: int, max_bytes: int = UBER_MAX_BYTES) -> bool:
+def uber_day(uber: bool, input_bytes: int) -> bool:
     """A job over ``input_bytes`` is to run in uber mode (one reducer; ``uber``: YARN with uber mode
     enabled, hadoop.uber_mode). The number of reducers and maps only shares the work: the curated
     records and every aggregate are the same for any number."""
-    return uber and input_bytes <= max_bytes
+    return uber and input_bytes <= UBER_MAX_BYTES
 
 
 def curate_plan(uber: bool, configured: int, raw_bytes: int) -> tuple[int, int]:
@@ -160,11 +160,11 @@ def _curate(settings, client, lake, day, work, log_dir, report: DayReport, tunin
     else:
         log.info("curate %s: %d raw partition(s): %s", day, len(partitions),
                  ", ".join(posixpath.basename(posixpath.dirname(path)) for path in partitions))
-        uber = tuning["uber"]
-        raw_bytes = sum(client.content(partition)["length"] for partition in partitions) if uber else 0
-        reducers, split_bytes = curate_plan(uber, settings.mr_curate_reducers, raw_bytes)
         if tuning["curate_reducers"] is not None:
             reducers, split_bytes = tuning["curate_reducers"], CURATE_SPLIT_BYTES
+        else:  # the day's size matters only where uber mode is on
+            raw_bytes = sum(client.content(part)["length"] for part in partitions) if tuning["uber"] else 0
+            reducers, split_bytes = curate_plan(tuning["uber"], settings.mr_curate_reducers, raw_bytes)
         jobconf = {_SPLIT_MAX: str(split_bytes), **tuning["jobconf"]}
         with _curate_files(settings, client, lake, report.framework) as extra:
             run = _run(job, MRCurate, settings, day=day, inputs=[lake.raw_day_glob(day)], output=output,
@@ -212,7 +212,8 @@ def _metrics(settings, client, lake, day, work, log_dir, chosen: list[str], has_
         log.info("metrics %s: running %s", day, ", ".join(chosen))
         together = JobReport(name="metrics", status="succeeded", output=output)
         jobconf = dict(tuning["jobconf"])
-        if tuning["metric_reducers"] == 1 and uber_day(tuning["uber"], client.content(lake.curated(day))["length"]):
+        if tuning["uber"] and tuning["metric_reducers"] == 1 \
+                and uber_day(True, client.content(lake.curated(day))["length"]):
             jobconf.setdefault("mapreduce.job.maps", "1")  # one split per curated file, not two
         run = _run(together, MRMetrics, settings, day=day, inputs=[lake.curated(day)], output=output,
                    log_dir=log_dir, extra_args=["--metrics", ",".join(chosen)], reducers=tuning["metric_reducers"],

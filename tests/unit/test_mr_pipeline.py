@@ -105,7 +105,6 @@ def test_a_day_small_enough_for_uber_mode_curates_with_one_reducer_and_one_split
     # the local framework, or YARN whose configuration keeps uber mode off (the cluster)
     assert curate_plan(False, 2, raw_bytes=600_000) == (2, CURATE_SPLIT_BYTES)
     assert uber_day(True, UBER_MAX_BYTES) and not uber_day(False, 0) and not uber_day(True, UBER_MAX_BYTES + 1)
-    assert not uber_day(True, 11, max_bytes=10)
 
 
 def test_uber_mode_is_what_mapred_site_says_and_off_without_it(tmp_path):
