@@ -32,7 +32,9 @@ import datetime as dt
 import html
 import json
 import re
+import sys
 import unicodedata
+from collections import OrderedDict
 from html.parser import HTMLParser
 from typing import Any, Iterable, NamedTuple
 from urllib.parse import urlsplit
@@ -398,7 +400,7 @@ def is_noindex(account: dict) -> bool:
     note = account.get("note")
     if not isinstance(note, str) or "#" not in note:  # also covers the entity &#35;
         return False
-    return bool(_OPT_OUT_IN_NOTE.search(visible_text(note)))
+    return _note_opts_out(note)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,6 +543,73 @@ def status_sentiment(language: str, content: str | Content) -> tuple[str | None,
 
 
 # ---------------------------------------------------------------------------------------------
+# Memos: what depends on a piece of HTML alone, computed once per process
+
+#: The copies of a status that several instances serve carry the same HTML content, and an
+#: account's note comes with each of its statuses: curate meets most contents twice and a note
+#: hundreds of times a day. What is read from the HTML alone (its links, emojis, sentiment text and
+#: score; whether a note opts out) is memoized per process, so that a copy costs its JSON and its
+#: per-copy fields only. The functions are pure: the record is the same with or without the memo.
+#: Each memo holds up to MEMO_BYTES (its keys' and kept texts' sys.getsizeof, plus
+#: MEMO_ENTRY_BYTES an entry: about what the process's memory grows by), the oldest out first; a key
+#: longer than MEMO_MAX_KEY characters (a hostile megabyte) is not kept. A 100k-status day (62,000
+#: distinct contents) fits whole.
+MEMO_BYTES = 128 << 20
+MEMO_MAX_KEY = 16 << 10
+MEMO_ENTRY_BYTES = 600
+
+
+class _Memo:
+    """A bounded memo of a pure function of one string (see MEMO_BYTES); ``size(value)`` is the
+    bytes a value keeps beyond MEMO_ENTRY_BYTES."""
+
+    def __init__(self, function, size=lambda _: 0, max_bytes: int = MEMO_BYTES, max_key: int = MEMO_MAX_KEY):
+        self.function, self.size, self.max_bytes, self.max_key = function, size, max_bytes, max_key
+        self.values: OrderedDict = OrderedDict()
+        self.bytes = 0
+
+    def __call__(self, key: str):
+        try:
+            return self.values[key]
+        except KeyError:
+            pass
+        value = self.function(key)
+        if len(key) <= self.max_key:
+            self.values[key] = value
+            self.bytes += self._bytes(key, value)
+            while self.bytes > self.max_bytes:
+                self.bytes -= self._bytes(*self.values.popitem(last=False))
+        return value
+
+    def _bytes(self, key: str, value) -> int:
+        return sys.getsizeof(key) + self.size(value) + MEMO_ENTRY_BYTES
+
+
+class ContentFacts:
+    """What the curated record takes from a status's HTML content: the external link hosts, the
+    distinct Unicode emojis, and the VADER score of its text (scored when first asked: only English
+    statuses are)."""
+
+    __slots__ = ("links", "emojis", "sentiment_text", "_score")
+
+    def __init__(self, content: str):
+        parsed = parse_content(content)
+        self.links = link_hosts(parsed)
+        self.emojis = unicode_emojis(parsed)
+        self.sentiment_text = sentiment_text(parsed)
+        self._score: float | None = None
+
+    def score(self) -> float:
+        if self._score is None:
+            self._score = sentiment_score(self.sentiment_text)
+        return self._score
+
+
+content_facts = _Memo(ContentFacts, size=lambda facts: sys.getsizeof(facts.sentiment_text))
+_note_opts_out = _Memo(lambda note: bool(_OPT_OUT_IN_NOTE.search(visible_text(note))))
+
+
+# ---------------------------------------------------------------------------------------------
 # The curated record and the choice among copies
 
 class Curated(NamedTuple):
@@ -557,8 +626,8 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
     counted in ``bad_keys``; the status still counts everywhere else. A bad handle gives
     ``"user": null`` (the status counts for no user), a bad language ``und``."""
     account = status["account"]
-    content = parse_content(status["content"])
-    links = link_hosts(content)
+    content = content_facts(status["content"])
+    links = content.links
     month = account_month(account)
     bad_keys: dict[str, int] = {}
     language = language_code(status)
@@ -568,7 +637,8 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
     handle = canonical_handle(account, instance_domain)
     if is_bad_key(handle):
         bad_keys["user"] = 1
-    sentiment, score = status_sentiment(language, content)
+    score = content.score() if is_english(language) else None
+    sentiment = None if score is None else sentiment_label(score)
     application = application_name(status)
     if application is not None and is_bad_key(application):
         bad_keys["application"] = 1  # kept in the record; the apps job leaves it out (app_key)
@@ -583,7 +653,7 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
         "link_hosts": good_keys(links.hosts, "link_host", bad_keys),
         "media_types": media_types(status),
         "tags": good_keys(tag_names(status), "tag", bad_keys),
-        "emojis": good_keys(status_emojis(status, content), "emoji", bad_keys),
+        "emojis": good_keys(sorted(set(custom_emojis(status)) | set(content.emojis)), "emoji", bad_keys),
         # second wave: from the copy that wins (the home instance's when collected)
         "application": application,
         "author_host": None if "user" in bad_keys else author_host(handle),

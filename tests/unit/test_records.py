@@ -442,3 +442,49 @@ def test_html_that_makes_html_parser_rescan_the_document_parses_in_linear_time()
     parsed = records.parse_content(content)
     assert (parsed.text, parsed.links) == ("a < b x\n@bob 😀", [
         ("https://x.example/", []), ("https://b.example/@bob", ["u-url", "mention"])])
+
+
+# ---------------------------------------------------------------------------------------------
+# memos: a copy's HTML is read once per process
+
+def test_a_copy_of_known_content_gives_the_record_of_a_first_reading(monkeypatch):
+    content = ('<p>so happy &amp; glad 🎉 <a href="https://www.Example.org/x">x</a> '
+               '<a href="https://alpha.example/tags/t" class="mention hashtag">#<span>t</span></a></p>')
+    origin = status(content=content, language="en", favourites=3)
+    copy = status(content=content, language="en", favourites=1, acct="ann@alpha.example", host="beta.example")
+    with monkeypatch.context() as patched:  # a memo that keeps nothing: every reading is a first one
+        patched.setattr(records, "content_facts", records._Memo(records.ContentFacts, max_bytes=0))
+        cold = records.curated_record(copy, "beta.example", KEY)
+        assert not records.content_facts.values
+    records.curated_record(origin, "alpha.example", KEY)
+    assert content in records.content_facts.values
+    assert records.curated_record(copy, "beta.example", KEY) == cold
+    assert cold.record["link_hosts"] == ["example.org"] and cold.record["emojis"] == ["🎉"]
+    assert cold.record["sentiment"] == "positive" and cold.record["interactions"] == 1
+
+
+def test_a_copy_in_another_language_is_scored_only_when_english():
+    content = "<p>terrible awful day</p>"
+    german = records.curated_record(status(content=content, language="de"), "alpha.example", None).record
+    english = records.curated_record(status(content=content, language="en"), "alpha.example", None).record
+    assert (german["sentiment"], german["sentiment_score"]) == (None, None)
+    assert english["sentiment"] == "negative" and english["sentiment_score"] < -0.5
+
+
+def test_memo_keeps_its_byte_budget_oldest_out_first_and_no_long_keys():
+    calls = []
+    memo = records._Memo(lambda key: calls.append(key) or key.upper(), max_bytes=3 * (records.MEMO_ENTRY_BYTES + 60),
+                         max_key=20)
+    for key in ("a", "b", "c", "d", "a" * 21):
+        assert memo(key) == key.upper()
+    assert list(memo.values) == ["b", "c", "d"] and memo.bytes <= memo.max_bytes
+    assert memo("c") == "C" and memo("a" * 21) == "A" * 21 and memo("a") == "A"
+    assert calls == ["a", "b", "c", "d", "a" * 21, "a" * 21, "a"]
+    assert list(memo.values) == ["c", "d", "a"]
+
+
+def test_note_opt_out_is_memoized_per_note():
+    note = "<p>I write here #NoBot</p>"
+    assert records.is_noindex({"note": note}) and records.is_noindex({"note": note})
+    assert note in records._note_opts_out.values
+    assert not records.is_noindex({"note": "<p>#nobots are fine</p>"})
