@@ -488,3 +488,60 @@ def test_note_opt_out_is_memoized_per_note():
     assert records.is_noindex({"note": note}) and records.is_noindex({"note": note})
     assert note in records._note_opts_out.values
     assert not records.is_noindex({"note": "<p>#nobots are fine</p>"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Mastodon's own HTML without html.parser: the same Content as html.parser gives
+
+_TOKENS = (
+    "<p>", "</p>", "<br>", "<br />", "<br/>", "</br>", "<span>", "</span>", '<span class="invisible">',
+    '<span class="h-card" translate="no">', "<a>", "</a>", '<a href="https://www.Example.com/a?x=1&amp;y=2">',
+    '<a href="https://beta.example/@bob" class="u-url mention">', '<a class="mention hashtag" rel="tag" href="t">',
+    '<a href="one" href="two">', '<a href="&quot;q&quot;" class="">', '<a href="" />', '<a href="x"/>',
+    "<A HREF='x'>", "<a href=x>", '<a href="x" >', "<a\thref=\"x\">", "<script>", "</script>", "<style>x</style>",
+    "<b>", "</i>", "<em>", "</em>", "<strong>", "</strong>", "<del>", "<code>", "</code>", "<pre>", "<blockquote>",
+    "</blockquote>", "<ul>", "<li>", "</li>", "</ol>", "<abbr>", "<bdi>", "<textarea>", "</textarea>", "<title>",
+    "<xmp>", "<plaintext>", "<!-- c -->", "<!doctype html>", "<", "</", "<<", "< p>", "<p", '<a href="x', "a < b", "1>0",
+    "&amp;", "&lt;3", "&#x1F600;", "&#39;", "&nbsp;", "&", "&amp", "&bogus;", "&#;", "'", '"', "\n", "\r\n", "\x00",
+    " ", "  ", "word", "héllo", "😀", "#tag", "@ann", "x" * 40,
+)
+
+
+def _html_soup(rng, tokens: int, choices=_TOKENS) -> str:
+    return "".join(rng.choice(choices) for _ in range(tokens))
+
+
+def test_mastodon_html_reads_as_html_parser_reads_it():
+    import random
+
+    from collection.standin import Federation
+    from tests.fixtures.mapreduce.hostile import HOSTILE
+
+    federation = Federation(seed=7, statuses_per_day=150)
+    standin = {json.loads(body)["content"] for domain in federation.domains
+               for body in federation.raw_statuses(domain, federation.start)}
+    hostile = set()
+    for case in HOSTILE:
+        try:
+            content = records.parse_raw_line(case.line).get("content")
+        except BadRecord:
+            continue
+        if isinstance(content, str):
+            hostile.add(content)
+    rng = random.Random(15)
+    soup = {_html_soup(rng, rng.randint(1, 12)) for _ in range(20_000)}
+    mastodon_tokens = [token for token in _TOKENS if records._parse_mastodon_html(token) is not None]
+    mastodon_soup = {_html_soup(rng, rng.randint(1, 30), mastodon_tokens) for _ in range(5_000)}
+    real = [("<p>" + mention("bob@beta.example", "beta.example") + " read " + link("https://www.Example.com/a?b=1&amp;c")
+             + " 😀 " + hashtag("Python", "alpha.example") + "</p><p>two<br />lines &lt;3</p>")]
+    read = {"fast": 0, "html.parser": 0}
+    for content in sorted(standin | hostile | soup | mastodon_soup) + real:
+        fast = records._parse_mastodon_html(content)
+        read["fast" if fast is not None else "html.parser"] += 1
+        if fast is not None:
+            assert fast == records._parse_with_html_parser(content), content
+        assert records.parse_content(content) == (fast or records._parse_with_html_parser(content))
+    assert all(records._parse_mastodon_html(content) is not None for content in standin | mastodon_soup | set(real))
+    assert len(mastodon_tokens) > 30
+    # the odd soup goes both ways: many documents read fast, many more left to html.parser
+    assert read["fast"] > len(standin | mastodon_soup) + 1_000 and read["html.parser"] > 10_000
