@@ -417,10 +417,13 @@ def unicode_emojis(content: str | Content) -> list[str]:
     return sorted({match["emoji"] for chunk in chunks for match in emoji.emoji_list(chunk)})
 
 
-def status_emojis(status: dict, content: Content | None = None) -> list[str]:
+def status_emojis(status: dict, content: Content | ContentFacts | None = None) -> list[str]:
     """Custom ``:shortcode:`` emojis plus Unicode emojis of the content (not the content warning)."""
-    parsed = content if content is not None else parse_content(status.get("content") or "")
-    return sorted(set(custom_emojis(status)) | set(unicode_emojis(parsed)))
+    if isinstance(content, ContentFacts):
+        unicode = content.emojis
+    else:
+        unicode = unicode_emojis(content if content is not None else parse_content(status.get("content") or ""))
+    return sorted(set(custom_emojis(status)) | set(unicode))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -588,11 +591,11 @@ def sentiment_label(score: float) -> str:
     return "neutral"
 
 
-def status_sentiment(language: str, content: str | Content) -> tuple[str | None, float | None]:
+def status_sentiment(language: str, content: str | Content | ContentFacts) -> tuple[str | None, float | None]:
     """(label, compound score) of an English status (``en``, ``en-*``), (None, None) otherwise."""
     if not is_english(language):
         return None, None
-    score = sentiment_score(sentiment_text(content))
+    score = content.score() if isinstance(content, ContentFacts) else sentiment_score(sentiment_text(content))
     return sentiment_label(score), score
 
 
@@ -691,8 +694,7 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
     handle = canonical_handle(account, instance_domain)
     if is_bad_key(handle):
         bad_keys["user"] = 1
-    score = content.score() if is_english(language) else None
-    sentiment = None if score is None else sentiment_label(score)
+    sentiment, score = status_sentiment(language, content)
     application = application_name(status)
     if application is not None and is_bad_key(application):
         bad_keys["application"] = 1  # kept in the record; the apps job leaves it out (app_key)
@@ -707,7 +709,7 @@ def curated_record(status: dict, instance_domain: str | None, pseudonym_key: byt
         "link_hosts": good_keys(links.hosts, "link_host", bad_keys),
         "media_types": media_types(status),
         "tags": good_keys(tag_names(status), "tag", bad_keys),
-        "emojis": good_keys(sorted(set(custom_emojis(status)) | set(content.emojis)), "emoji", bad_keys),
+        "emojis": good_keys(status_emojis(status, content), "emoji", bad_keys),
         # second wave: from the copy that wins (the home instance's when collected)
         "application": application,
         "author_host": None if "user" in bad_keys else author_host(handle),
